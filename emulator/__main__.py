@@ -1,0 +1,44 @@
+"""python -m emulator [--host 127.0.0.1] [--port 5000] [--delay NAME=SECONDS ...] [--pid-file FILE]"""
+
+import argparse
+import os
+import signal
+import sys
+import time
+
+from . import state
+from .server import check_loopback
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (others are refused)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("EMULATOR_PORT", "5000")))
+    parser.add_argument("--delay", action="append", default=[], metavar="NAME=SECONDS",
+                        help=f"timing setting, one of {', '.join(sorted(state.DEFAULT_SETTINGS))}")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv if argv is not None else sys.argv[1:])
+    try:
+        check_loopback(args.host)
+        state.update_settings(dict(item.split("=", 1) for item in args.delay))
+    except ValueError as error:
+        sys.exit(f"emulator: {error}")
+    started = time.monotonic()
+    # Imported after the checks so that a refused address fails fast, before moto loads.
+    from .server import make_emulator  # pylint: disable=import-outside-toplevel
+
+    server = make_emulator(args.host, args.port)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(f"emulator listening on http://{args.host}:{server.server_port} "
+          f"(ready in {time.monotonic() - started:.2f}s)", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""WSGI middleware in front of moto: names each AWS call, logs it, and throttles on request.
+
+Every request passes through here before moto sees it, so the request log and the
+throttling switch cover all services, S3's own dispatch path included.
+"""
+
+import functools
+import io
+import json
+import re
+from urllib.parse import parse_qs
+
+from werkzeug.wrappers import Request
+
+from . import state
+
+_CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+# Signing names whose botocore service name differs.
+_SERVICE_BY_SIGNING_NAME = {"elasticfilesystem": "efs", "monitoring": "cloudwatch", "email": "ses"}
+# Operation-name prefixes that never change anything.
+_READ_PREFIXES = ("Describe", "Get", "List", "Head", "Search", "Lookup", "Query", "Scan", "BatchGet",
+                  "Validate", "Estimate", "Check", "Preview", "Detect", "Select")
+# Throttling error codes AWS returns, per protocol (the ones botocore's retry handlers expect).
+_THROTTLE_CODE = {"json": "ThrottlingException", "rest-json": "ThrottlingException",
+                  "query": "Throttling", "ec2": "RequestLimitExceeded", "rest-xml": "SlowDown"}
+_MAX_BUFFERED_BODY = 1024 * 1024  # form bodies larger than this are not inspected for an Action
+
+
+def signing_service(environ):
+    """The SigV4 signing name of the request ('ec2', 'fsx', 'elasticfilesystem', ...), or None."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    match = _CREDENTIAL.search(auth) or _CREDENTIAL.search("Credential=" + _query_value(environ, "X-Amz-Credential"))
+    return match.group(1) if match else None
+
+
+def _query_value(environ, name):
+    values = parse_qs(environ.get("QUERY_STRING", "")).get(name)
+    return values[0] if values else ""
+
+
+@functools.lru_cache(maxsize=64)
+def _service_model(signing_name):
+    import botocore.session  # pylint: disable=import-outside-toplevel  # only when a REST call needs it
+
+    try:
+        return botocore.session.get_session().get_service_model(
+            _SERVICE_BY_SIGNING_NAME.get(signing_name, signing_name))
+    except Exception:  # pylint: disable=broad-exception-caught  # an unknown service is logged as such
+        return None
+
+
+def _buffer_body(environ):
+    """Read the request body once and put it back, so that moto can read it again."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def operation_name(environ, signing_name):
+    """The AWS operation a request calls, as botocore names it."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    action = _query_value(environ, "Action")
+    if action:
+        return action
+    content_type = environ.get("CONTENT_TYPE", "")
+    if "x-www-form-urlencoded" in content_type and int(environ.get("CONTENT_LENGTH") or 0) <= _MAX_BUFFERED_BODY:
+        form = parse_qs(_buffer_body(environ).decode("utf-8", "replace"))
+        if form.get("Action"):
+            return form["Action"][0]
+    return _rest_operation(environ, signing_name)
+
+
+def _rest_operation(environ, signing_name):
+    model = _service_model(signing_name)
+    if model is None:
+        return f"{environ['REQUEST_METHOD']} (unknown)"
+    from moto.core.routing import get_service_router  # pylint: disable=import-outside-toplevel
+
+    try:
+        operation, _ = get_service_router(model.service_name).match(Request(environ))
+        return operation.name
+    except Exception:  # pylint: disable=broad-exception-caught  # unmatched REST paths are still counted
+        return f"{environ['REQUEST_METHOD']} (unmatched)"
+
+
+def is_read(operation, environ):
+    if operation.startswith(_READ_PREFIXES):
+        return True
+    # EC2 DryRun calls (pcluster's launch template validators) change nothing.
+    return "DryRun=true" in environ.get("QUERY_STRING", "") or b"DryRun=true" in _peek_body(environ)
+
+
+def _peek_body(environ):
+    stream = environ["wsgi.input"]
+    return stream.getvalue() if isinstance(stream, io.BytesIO) else b""
+
+
+def _protocol(signing_name, environ):
+    content_type = environ.get("CONTENT_TYPE", "")
+    if "cbor" in content_type:
+        return "cbor"
+    if "x-amz-json" in content_type:
+        return "json"
+    model = _service_model(signing_name)
+    return model.metadata.get("protocol") if model is not None else "query"
+
+
+def throttle_response(signing_name, environ, start_response):
+    """An AWS-shaped throttling error in the protocol of the request, or None for protocols not rendered."""
+    protocol = _protocol(signing_name, environ)
+    code = _THROTTLE_CODE.get(protocol)
+    if code is None:
+        return None
+    message = "Rate exceeded (emulator throttling switch)"
+    if protocol in ("json", "rest-json"):
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)]
+        status = "400 Bad Request"
+    elif protocol == "ec2":
+        body = (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
+                "<RequestID>emulator-throttle</RequestID></Response>").encode()
+        headers, status = [("Content-Type", "text/xml")], "503 Service Unavailable"
+    elif protocol == "rest-xml":
+        body = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
+        headers, status = [("Content-Type", "application/xml")], "503 Slow Down"
+    else:
+        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+                "</Error><RequestId>emulator-throttle</RequestId></ErrorResponse>").encode()
+        headers, status = [("Content-Type", "text/xml")], "400 Bad Request"
+    start_response(status, headers + [("Content-Length", str(len(body)))])
+    return [body]
+
+
+class AwsCallMiddleware:
+    """Logs and (when switched on) throttles every AWS call; everything else goes straight to moto."""
+
+    def __init__(self, app, control_app):
+        self.app = app
+        self.control_app = control_app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_emulator/"):
+            return self.control_app(environ, start_response)
+        signing_name = signing_service(environ)
+        if signing_name is None:  # unsigned: moto's own /moto-api/ and health checks
+            return self.app(environ, start_response)
+        operation = operation_name(environ, signing_name)
+        state.record_request(signing_name, operation, "read" if is_read(operation, environ) else "write")
+        if state.should_throttle(signing_name):
+            throttled = throttle_response(signing_name, environ, start_response)
+            if throttled is not None:
+                return throttled
+        return self.app(environ, start_response)
