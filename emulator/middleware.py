@@ -10,8 +10,6 @@ import json
 import re
 from urllib.parse import parse_qs
 
-from werkzeug.wrappers import Request
-
 from . import state
 
 _CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
@@ -77,6 +75,7 @@ def _rest_operation(environ, signing_name):
     model = _service_model(signing_name)
     if model is None:
         return f"{environ['REQUEST_METHOD']} (unknown)"
+    from moto.core.request import Request  # pylint: disable=import-outside-toplevel  # its raw_path is what the router matches
     from moto.core.routing import get_service_router  # pylint: disable=import-outside-toplevel
 
     try:
