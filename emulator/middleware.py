@@ -79,7 +79,7 @@ def _rest_operation(environ, signing_name):
     from moto.core.routing import get_service_router  # pylint: disable=import-outside-toplevel
 
     try:
-        operation, _ = get_service_router(model.service_name).match(Request(environ))
+        operation, _uri_params = get_service_router(model.service_name).match(Request(environ))
         return operation.name
     except Exception:  # pylint: disable=broad-exception-caught  # unmatched REST paths are still counted
         return f"{environ['REQUEST_METHOD']} (unmatched)"

@@ -73,7 +73,7 @@ def test_throttle_switch_answers_in_each_protocol(emu, service, call, code):
 def test_partial_throttling_is_absorbed_by_retries(emu):
     emu.control("POST", "faults/throttle", {"service": "*", "fraction": 0.3})
     ec2 = emu.client("ec2", config=Config(retries={"mode": "standard", "max_attempts": 10}))
-    for _ in range(30):
+    for _attempt in range(30):
         ec2.describe_vpcs()
     calls = emu.requests()["reads"]
     assert calls > 30  # some calls were refused and retried, and every one succeeded in the end
