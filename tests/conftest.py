@@ -87,3 +87,61 @@ def emu(emulator):
     emulator.reset()
     yield emulator
     emulator.reset()
+
+
+class PlaybookRun:
+    """The outcome of one ansible-playbook run: exit code, raw output, and per-task results (json callback)."""
+
+    def __init__(self, completed):
+        self.rc = completed.returncode
+        self.stdout = completed.stdout
+        self.stderr = completed.stderr
+        start = completed.stdout.find("{")
+        self.json = json.loads(completed.stdout[start:]) if start >= 0 else {}
+
+    def results(self, task_name):
+        """The result of the task with that name on localhost."""
+        for play in self.json.get("plays", []):
+            for task in play["tasks"]:
+                if task["task"]["name"] == task_name:
+                    return task["hosts"]["localhost"]
+        raise KeyError(f"no task named {task_name!r} in the run")
+
+    @property
+    def stats(self):
+        return self.json.get("stats", {}).get("localhost", {})
+
+
+@pytest.fixture
+def run_playbook(emulator, tmp_path):
+    """Run a playbook (a list of tasks, or full YAML text) on localhost against the emulator.
+
+    Tasks get ``module_defaults`` for ``group/aws`` (endpoint, region, fake credentials), so any module in
+    the aws action group, this collection's included, talks to the emulator only.
+    """
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    def run(tasks, extra_vars=None, verbosity=0, check=False, diff=False, name="playbook"):
+        if isinstance(tasks, str):
+            text = tasks
+        else:
+            text = yaml.safe_dump([{
+                "name": name, "hosts": "localhost", "connection": "local", "gather_facts": False,
+                "module_defaults": {"group/aws": {"endpoint_url": emulator.endpoint, "region": REGION,
+                                                  "access_key": "testing", "secret_key": "testing"}},
+                "tasks": tasks,
+            }], sort_keys=False)
+        playbook = tmp_path / f"{name}.yml"
+        playbook.write_text(text)
+        command = ["ansible-playbook", "-i", "localhost,", str(playbook)]
+        if extra_vars:
+            command += ["-e", json.dumps(extra_vars)]
+        command += ["-v"] * verbosity + (["--check"] if check else []) + (["--diff"] if diff else [])
+        env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING="0",
+                   AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+        env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO_ROOT / ".build" / "collections"))
+        completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
+        return PlaybookRun(completed)
+
+    return run
