@@ -50,15 +50,23 @@ class Emulator:
 
 
 def start_emulator(port, *extra_args):
-    """Start `python -m emulator` and wait until its control endpoint answers; returns the Popen."""
+    """Start `python -m emulator` and wait until its control endpoint answers; returns the Popen.
+
+    Its output goes to a log file (never a pipe that nobody reads: the server logs every request and
+    would block once the pipe is full).
+    """
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    process = subprocess.Popen([sys.executable, "-m", "emulator", "--port", str(port), *extra_args],
-                               cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log_dir = REPO_ROOT / ".build"
+    log_dir.mkdir(exist_ok=True)
+    log_path = log_dir / f"emulator-test-{port}.log"
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen([sys.executable, "-m", "emulator", "--port", str(port), *extra_args],
+                                   cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     delay = 0.05
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"emulator exited with {process.returncode}: {process.stdout.read()}")
+            raise RuntimeError(f"emulator exited with {process.returncode}: {log_path.read_text()}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/_emulator/health", timeout=1).close()
             return process
@@ -66,7 +74,7 @@ def start_emulator(port, *extra_args):
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
     process.kill()
-    raise RuntimeError("emulator did not answer within 30 s")
+    raise RuntimeError(f"emulator did not answer within 30 s: {log_path.read_text()}")
 
 
 @pytest.fixture(scope="session")
