@@ -32,7 +32,7 @@ MAX_ASSOCIATIONS_PER_FILE_SYSTEM = 8  # AWS quota; CreateDataRepositoryAssociati
 DEFAULT_IMPORTED_FILE_CHUNK_SIZE = 1024  # MiB, the AWS default
 DEFAULT_PAGE_SIZE = 25  # the maximum of the model's LimitedMaxResults
 DEFAULT_LUSTRE_VERSION = "2.15"  # what AWS picks for a new PERSISTENT_2 file system when none is given
-SETTLED_STATES_THAT_UPDATE = ("AVAILABLE", "MISCONFIGURED")  # an update is how a misconfiguration is fixed
+UPDATABLE_LIFECYCLES = ("AVAILABLE", "MISCONFIGURED")  # an update is how a misconfiguration is fixed
 _S3_PATH = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")  # bucket naming rules, optional prefix
 # FailureDetails.Message when a dra_failed fault carries none (wording after the FSx for Lustre guide).
 _DEFAULT_FAILURE_MESSAGES = {
@@ -81,6 +81,15 @@ class IncompatibleParameterError(ServiceException):
         self.parameter = parameter
 
 
+def _creation_outcome(repository_path):
+    """(lifecycle after CREATING, FailureDetails message): AVAILABLE, unless a dra_failed fault is queued."""
+    fault = state.take_fault("dra_failed")
+    if fault is None:
+        return "AVAILABLE", None
+    lifecycle = fault.get("lifecycle", "FAILED")
+    return lifecycle, fault.get("message") or _DEFAULT_FAILURE_MESSAGES[lifecycle].format(path=repository_path)
+
+
 class DataRepositoryAssociation:
     """One association. Attribute names are the model's member names in snake_case, which moto's serialiser reads."""
 
@@ -101,13 +110,7 @@ class DataRepositoryAssociation:
         self.delete_data_in_file_system = None
         self.request = request  # kept to recognise a retry carrying the same ClientRequestToken
         self._backend = backend
-        fault = state.take_fault("dra_failed")
-        if fault:
-            outcome = fault.get("lifecycle", "FAILED")
-            message = fault.get("message") or _DEFAULT_FAILURE_MESSAGES[outcome].format(path=self.data_repository_path)
-            self._start("CREATING", "dra_create_seconds", outcome, message)
-        else:
-            self._start("CREATING", "dra_create_seconds")
+        self._start("CREATING", "dra_create_seconds", *_creation_outcome(self.data_repository_path))
 
     def _start(self, transition, setting, outcome="AVAILABLE", failure=None):
         """Enter ``transition`` for ``setting`` seconds, then settle in ``outcome`` (None: the association is gone)."""
@@ -287,7 +290,7 @@ class _BackendMethods:
     def update_data_repository_association(self, request):
         with _LOCK:
             association = self._association(request.get("AssociationId"))
-            if association.lifecycle not in SETTLED_STATES_THAT_UPDATE:
+            if association.lifecycle not in UPDATABLE_LIFECYCLES:
                 raise BadRequest(f"Data repository association {association.association_id} cannot be updated while "
                                  f"its lifecycle is {association.lifecycle}.")
             association.update(request)
