@@ -415,7 +415,7 @@ def _bake_ami(zone, name, tags, subnet_id):
 def _new_password():
     # Letters and digits only: RDS refuses '/', '"', '@' and spaces, and slurmdbd.conf has no quoting.
     alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(32))
+    return "".join(secrets.choice(alphabet) for _position in range(32))
 
 
 def ensure_master_secret(zone, name, instance_id):
