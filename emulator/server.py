@@ -7,7 +7,7 @@ import threading
 from werkzeug.serving import make_server
 
 from .control import control_app
-from .fills import install_all
+from .fills import install_for
 from .middleware import AwsCallMiddleware
 
 
@@ -25,8 +25,11 @@ def check_loopback(host):
 def build_app():
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # pylint: disable=import-outside-toplevel
 
-    install_all()
-    return AwsCallMiddleware(DomainDispatcherApplication(create_backend_app), control_app)
+    def create_app(service):
+        install_for(service)
+        return create_backend_app(service)
+
+    return AwsCallMiddleware(DomainDispatcherApplication(create_app), control_app)
 
 
 def make_emulator(host="127.0.0.1", port=5000):

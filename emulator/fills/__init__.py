@@ -1,29 +1,41 @@
 """Fills for the gaps of stock moto that stop the real pcluster.lib (see shared notes, aws-emulator.md).
 
-Each module fills one gap and exposes ``install()``; ``install_all()`` applies them once, in-process,
-before the server starts. Nothing is written into site-packages.
+Each module fills one gap and exposes ``install()``. A fill is installed, once, when moto first builds
+the app of a service that needs it (moto itself loads a service's backend only then), so that the
+emulator starts without importing EC2, CloudFormation or any other backend. Nothing is written into
+site-packages.
 """
 
 import importlib
+import threading
 
-# Module names, in the order they are installed; the comment names the gap numbers of the notes.
-FILLS = (
-    "ec2_block_devices",  # 1: instance-store and AMI-sized mappings in RunInstances
-    "policy_statements",  # 4: statements apply only when their principal and conditions match (S3 bucket policy)
-    "cfn_resource_types",  # 5, 9: alarms, metric filters, SG egress, custom resources, wait conditions in CloudFormation
-    "cfn_instance_launch_template",  # 7: instances configured by their launch template
-    "cfn_stacks",  # 6, 8: nested stack outputs, held DELETE_IN_PROGRESS; stack timings and CREATE_FAILED fault
-    "compute_fleet",  # 10: the head node's COMPUTE_FLEET item and its status transitions
-    "fsx",  # 11, 12: data repository associations; file system Lifecycle/MountName/FileSystemTypeVersion
-)
+ANY_SERVICE = "*"
 
-_installed = False
+# Module name -> moto services whose first request installs it; the comment names the gaps it fills.
+FILLS = {
+    "ec2_block_devices": {"ec2", "cloudformation"},  # 1: instance-store and AMI-sized mappings in RunInstances
+    "policy_statements": {ANY_SERVICE},  # 4: statements apply only when their principal and conditions match
+    "cfn_resource_types": {"cloudformation"},  # 5, 9: alarms, metric filters, SG egress, custom resources, waits
+    "cfn_instance_launch_template": {"cloudformation"},  # 7: instances configured by their launch template
+    "cfn_stacks": {"cloudformation"},  # 6, 8: nested stack outputs and updates, held DELETE_IN_PROGRESS, faults
+    "compute_fleet": {"dynamodb"},  # 10: the head node's COMPUTE_FLEET item and its status transitions
+    "fsx": {"fsx"},  # 11, 12: data repository associations; file system Lifecycle/MountName/FileSystemTypeVersion
+}
+
+_installed = set()
+_lock = threading.Lock()  # the server's threads may build two services' apps at once
+
+
+def install_for(service):
+    """Install (once) every fill that the first request to ``service`` needs."""
+    with _lock:
+        for name, services in FILLS.items():
+            if name not in _installed and (service in services or ANY_SERVICE in services):
+                importlib.import_module(f"{__name__}.{name}").install()
+                _installed.add(name)
 
 
 def install_all():
-    global _installed  # pylint: disable=global-statement  # install once per process
-    if _installed:
-        return
-    for name in FILLS:
-        importlib.import_module(f"{__name__}.{name}").install()
-    _installed = True
+    """Install every fill now (in-process use, where no app is built per service)."""
+    for service in {service for services in FILLS.values() for service in services}:
+        install_for(service)

@@ -9,7 +9,6 @@ read: each step takes ``fleet_transition_seconds``, counted from the item's last
 
 from datetime import datetime, timezone
 
-from moto.cloudformation.models import cloudformation_backends
 from moto.dynamodb.models import DynamoDBBackend
 
 from .. import state
@@ -22,6 +21,9 @@ NEXT_STATUS = {"STOP_REQUESTED": "STOPPING", "STOPPING": "STOPPED", "START_REQUE
 
 
 def _cluster_booted(account_id, region_name, cluster_name):
+    # Imported here: loading CloudFormation's models costs a second, and only cluster tables need them.
+    from moto.cloudformation.models import cloudformation_backends  # pylint: disable=import-outside-toplevel
+
     backend = cloudformation_backends[account_id][region_name]
     stacks = [s for s in backend.stacks.values() if s.name == cluster_name]
     return any(stack.status in BOOTED_STACK_STATUSES for stack in stacks)
