@@ -82,8 +82,12 @@ def emulator():
     """One emulator for the session. Tests use their own resource names so they do not collide."""
     port = _free_port()
     process = start_emulator(port)
+    endpoint = f"http://127.0.0.1:{port}"
+    # Safety net: any boto3 client of this session (or of a playbook it runs) that is not given an
+    # endpoint reaches the emulator, never AWS.
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
     try:
-        yield Emulator(f"http://127.0.0.1:{port}")
+        yield Emulator(endpoint)
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -124,8 +128,8 @@ class PlaybookRun:
 def run_playbook(emulator, tmp_path):
     """Run a playbook (a list of tasks, or full YAML text) on localhost against the emulator.
 
-    Tasks get ``module_defaults`` for ``group/aws`` (endpoint, region, fake credentials), so any module in
-    the aws action group, this collection's included, talks to the emulator only.
+    Tasks get ``module_defaults`` for ``group/obi.hpc_provisioner.aws`` (endpoint, region, fake credentials):
+    that group holds amazon.aws's modules and this collection's, so all of them talk to the emulator only.
     """
     import yaml  # pylint: disable=import-outside-toplevel
 
@@ -135,7 +139,7 @@ def run_playbook(emulator, tmp_path):
         else:
             text = yaml.safe_dump([{
                 "name": name, "hosts": "localhost", "connection": "local", "gather_facts": False,
-                "module_defaults": {"group/aws": {"endpoint_url": emulator.endpoint, "region": REGION,
+                "module_defaults": {"group/obi.hpc_provisioner.aws": {"endpoint_url": emulator.endpoint, "region": REGION,
                                                   "access_key": "testing", "secret_key": "testing"}},
                 "tasks": tasks,
             }], sort_keys=False)
@@ -147,7 +151,8 @@ def run_playbook(emulator, tmp_path):
         command += ["-v"] * verbosity + (["--check"] if check else []) + (["--diff"] if diff else [])
         env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1",
                    ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING="0",
-                   AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+                   AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION,
+                   AWS_ENDPOINT_URL=emulator.endpoint)
         env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO_ROOT / ".build" / "collections"))
         completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
         return PlaybookRun(completed)

@@ -1,0 +1,647 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Open Brain Institute
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Shared logic of the vlab_keypair and vlab_keypair_info modules.
+
+A deployment's SSH identity has two halves: the EC2 key pair (public key, used by instances) and its
+private key, kept in AWS Secrets Manager or in an SSM SecureString parameter. This file holds
+
+- the input checks, which run before any AWS call;
+- the reading of a stored private key (its public key and key type), with ``cryptography``;
+- the decision what to do with the halves found (``plan_present``), a pure function;
+- thin wrappers around the EC2, Secrets Manager and SSM calls, which retry throttling and raise
+  ``KeypairAWSError`` naming the operation.
+
+The halves point at each other through tags, so that the info module can pair them for the delete
+flow and for audits: the key pair carries ``obi:hpc_provisioner:secret_store`` and
+``obi:hpc_provisioner:secret_name``, the secret ``obi:hpc_provisioner:key_pair``.
+"""
+
+import re
+from contextlib import contextmanager
+
+try:
+    import botocore
+except ImportError:
+    pass  # AnsibleAWSModule reports the missing boto3/botocore
+
+try:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
+    HAS_CRYPTOGRAPHY = True
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible.module_utils.common.text.converters import to_bytes
+from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+
+KEY_TYPES = ("ed25519", "rsa")
+SECRET_STORES = ("secretsmanager", "ssm")
+
+TAG_PREFIX = "obi:hpc_provisioner:"
+TAG_SECRET_STORE = TAG_PREFIX + "secret_store"
+TAG_SECRET_NAME = TAG_PREFIX + "secret_name"
+TAG_KEY_PAIR = TAG_PREFIX + "key_pair"
+
+# Where a private key goes in SSM Parameter Store when secret_name is not given.
+SSM_PATH = "/obi/hpc_provisioner/keypairs/"
+
+NAME_MAX = 255  # EC2 key pair names
+# The secret name is recorded in a tag value on the key pair, and tag values stop at 256 characters.
+SECRET_NAME_MAX = 256
+TAG_KEY_MAX = 128
+TAG_VALUE_MAX = 256
+DESCRIPTION_MAX = {"secretsmanager": 2048, "ssm": 1024}
+KMS_KEY_ID_MAX = 2048
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_SECRETSMANAGER_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]+")
+_SSM_NAME = re.compile(r"[A-Za-z0-9/_.-]+")
+_SSM_MAX_LEVELS = 15
+# Patterns are used with fullmatch: '$' would let a trailing newline through.
+# Characters that EC2, Secrets Manager and SSM all accept in tag keys and values.
+_TAG_TEXT = re.compile(r"[\w .:/=+@-]*")
+
+# Retries throttling beyond botocore's own attempts. ThrottlingException (the JSON services: Secrets
+# Manager, SSM) is not in AWSRetry's default list, RequestLimitExceeded (EC2) is.
+RETRY = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=20, catch_extra_error_codes=["ThrottlingException"])
+
+# Steps of a plan, also reported to the caller as `actions`.
+RESTORE_SECRET = "restore_secret"
+DELETE_KEY_PAIR = "delete_key_pair"
+CREATE_KEY_PAIR = "create_key_pair"
+IMPORT_KEY_PAIR = "import_key_pair"
+CREATE_SECRET = "create_secret"
+STORE_PRIVATE_KEY = "store_private_key"
+DELETE_SECRET = "delete_secret"
+UPDATE_KEY_PAIR_TAGS = "update_key_pair_tags"
+UPDATE_SECRET_TAGS = "update_secret_tags"
+UPDATE_SECRET_SETTINGS = "update_secret_settings"
+
+
+class KeypairAWSError(AnsibleAWSError):
+    """An AWS call failed; the message names the operation."""
+
+
+class HalfStateError(Exception):
+    """The halves are in a state that the module does not repair on its own; the message says which option does."""
+
+    def __init__(self, state, message):
+        super().__init__(message)
+        self.state = state
+
+
+# --------------------------------------------------------------------------------------------------
+# Input checks (no AWS call)
+
+
+def name_error(name, field="name"):
+    """Why ``name`` cannot name a key pair, or None."""
+    if not name:
+        return f"{field}: must not be empty"
+    if len(name) > NAME_MAX:
+        return f"{field}: must be at most {NAME_MAX} characters, got {len(name)}"
+    if not _NAME.fullmatch(name):
+        return (f"{field}: {name!r} has characters that are not allowed: use letters A-Z a-z, digits 0-9, "
+                "'.', '_' and '-', starting with a letter or digit")
+    return None
+
+
+def default_secret_name(name, secret_store):
+    """The secret name used when secret_name is not given: the key name, as the old provisioner did (in SSM, under SSM_PATH)."""
+    return SSM_PATH + name if secret_store == "ssm" else name
+
+
+def _ssm_name_error(secret_name):
+    if not _SSM_NAME.fullmatch(secret_name):
+        return "use letters, digits and '/', '_', '.', '-' for an SSM parameter name"
+    if "/" in secret_name and not secret_name.startswith("/"):
+        return "an SSM parameter name with a path must start with '/'"
+    if "//" in secret_name or secret_name.endswith("/"):
+        return "an SSM parameter name cannot have an empty path level"
+    if secret_name.lstrip("/").lower().startswith(("aws", "ssm")):
+        return "an SSM parameter name cannot start with 'aws' or 'ssm'"
+    if secret_name.count("/") > _SSM_MAX_LEVELS:
+        return f"an SSM parameter name can have at most {_SSM_MAX_LEVELS} path levels"
+    return None
+
+
+def secret_name_error(secret_name, secret_store, field="secret_name"):
+    """Why ``secret_name`` cannot name the private key's secret (or parameter) in ``secret_store``, or None."""
+    if not secret_name:
+        return f"{field}: must not be empty"
+    if len(secret_name) > SECRET_NAME_MAX:
+        return (f"{field}: must be at most {SECRET_NAME_MAX} characters (it is recorded in a tag on the key pair), "
+                f"got {len(secret_name)} for {secret_name!r}")
+    if secret_store == "ssm":
+        reason = _ssm_name_error(secret_name)
+    elif not _SECRETSMANAGER_NAME.fullmatch(secret_name):
+        reason = "use letters, digits and '/', '_', '+', '=', '.', '@', '-' for a Secrets Manager secret name"
+    else:
+        reason = None
+    return f"{field}: {secret_name!r} is not allowed: {reason}" if reason else None
+
+
+def _tag_error(key, value, reserved_prefix):
+    if not key or len(key) > TAG_KEY_MAX:
+        return f"tags: key {key!r} must have 1 to {TAG_KEY_MAX} characters"
+    if len(value) > TAG_VALUE_MAX:
+        return f"tags: value of {key!r} must have at most {TAG_VALUE_MAX} characters"
+    if key.lower().startswith("aws:"):
+        return f"tags: key {key!r} is not allowed: the prefix 'aws:' is reserved by AWS"
+    if reserved_prefix and key.startswith(reserved_prefix):
+        return f"tags: key {key!r} is not allowed: the module manages the tags starting with {reserved_prefix!r}"
+    if not _TAG_TEXT.fullmatch(key) or not _TAG_TEXT.fullmatch(value):
+        return (f"tags: {key!r}: {value!r} has characters that are not allowed: use letters, digits, spaces "
+                "and '_', '.', ':', '/', '=', '+', '-', '@'")
+    return None
+
+
+def tags_errors(tags, reserved_prefix=TAG_PREFIX):
+    """The problems of a tags dict (keys and values as text), as a list of messages."""
+    errors = []
+    for key, value in (tags or {}).items():
+        error = _tag_error(to_text(key), to_text(value), reserved_prefix)
+        if error:
+            errors.append(error)
+    return errors
+
+
+def _length_error(field, value, limit):
+    if value is not None and not 0 < len(value) <= limit:
+        return f"{field}: must have 1 to {limit} characters, got {len(value)}"
+    return None
+
+
+def absent_params_errors(params):
+    """The problems of the vlab_keypair parameters that state=absent uses (the names only)."""
+    errors = [name_error(params["name"])]
+    if params.get("secret_name") is not None:
+        errors.append(secret_name_error(params["secret_name"], params["secret_store"]))
+    return [error for error in errors if error]
+
+
+def present_params_errors(params):
+    """All problems of the vlab_keypair parameters, each naming its field; an empty list when they are fine."""
+    store = params["secret_store"]
+    errors = absent_params_errors(params)
+    if params.get("secret_name") is None and not errors:
+        # The default name can be too long for SSM (path + name); say which option shortens it.
+        error = secret_name_error(default_secret_name(params["name"], store), store)
+        errors.append(error and error.replace("secret_name:", "name: the default secret_name", 1))
+    errors.append(_length_error("description", params.get("description"), DESCRIPTION_MAX[store]))
+    errors.append(_length_error("kms_key_id", params.get("kms_key_id"), KMS_KEY_ID_MAX))
+    errors.extend(tags_errors(params.get("tags")))
+    return [error for error in errors if error]
+
+
+def info_params_errors(params):
+    """All problems of the vlab_keypair_info parameters."""
+    errors = [name_error(name, field=f"names[{index}]") for index, name in enumerate(params.get("names") or [])]
+    errors.extend(tags_errors(params.get("tags"), reserved_prefix=None))
+    return [error for error in errors if error]
+
+
+# --------------------------------------------------------------------------------------------------
+# Key material (never logged, never returned by default)
+
+
+def _load_private_key(data):
+    # AWS returns ED25519 keys in the OpenSSH format and RSA keys as PKCS#1 PEM.
+    for loader in (serialization.load_ssh_private_key, serialization.load_pem_private_key):
+        try:
+            return loader(data, password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            continue
+    return None
+
+
+def key_type_of(public_key):
+    """'ed25519' or 'rsa' (as EC2 names them) for an OpenSSH public key, else its algorithm name."""
+    algorithm = public_key.split(" ", 1)[0]
+    return {"ssh-ed25519": "ed25519", "ssh-rsa": "rsa"}.get(algorithm, algorithm)
+
+
+def inspect_private_key(private_key):
+    """The public key (OpenSSH format) and key type of a private key; public_key None when it is not one."""
+    key = _load_private_key(to_bytes(private_key or "")) if private_key else None
+    if key is None:
+        return {"public_key": None, "key_type": None}
+    public_key = to_text(key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH))
+    return {"public_key": public_key, "key_type": key_type_of(public_key)}
+
+
+def same_public_key(first, second):
+    """Compare algorithm and key blob only: AWS may append the key name as a comment."""
+    return bool(first and second) and first.split()[:2] == second.split()[:2]
+
+
+# --------------------------------------------------------------------------------------------------
+# What to do with the halves found
+
+
+def _messages(ctx):
+    where = f"{ctx['secret_store']} secret {ctx['secret_name']!r}"
+    pair = f"key pair {ctx['name']!r}"
+    return {
+        "key_pair_without_secret": (
+            f"{pair} exists but its private key was never stored (no {where}); the private key cannot be "
+            "recovered. Set recreate=true to replace the key pair with a new one and store its private key "
+            "(hosts that trust the old public key must be given the new one), or state=absent to remove it."),
+        "unreadable_secret": (
+            f"{where} does not hold an SSH private key in OpenSSH or PEM format, so it cannot be paired with "
+            f"{pair}. Set recreate=true to store a new key pair's private key in it, or choose another secret_name."),
+        "insecure_parameter": (
+            f"{where} is not a SecureString parameter. Set recreate=true to replace it with a SecureString "
+            "holding a new key pair's private key, or choose another secret_name."),
+        "key_type_mismatch": (
+            f"the private key in {where} is {ctx['stored_type']} but key_type is {ctx['key_type']}. "
+            f"Set key_type={ctx['stored_type']} to keep it, or recreate=true to replace {pair} and the stored key "
+            f"with a new {ctx['key_type']} key pair."),
+        "key_mismatch": (
+            f"{pair} and the private key in {where} do not belong together (their public keys differ). "
+            "Set recreate=true to replace both with a new key pair (hosts that trust the old public key must be "
+            "given the new one)."),
+    }
+
+
+def stored_key_problem(key_pair, secret, stored, key_type):
+    """Why the existing secret cannot serve as this key pair's private key, or None when it can.
+
+    ``stored`` is the result of inspect_private_key, or None when the secret could not be read yet
+    (a secret scheduled for deletion, in check mode): it is then trusted until it can be read.
+    """
+    if secret.get("secure") is False:
+        return "insecure_parameter"
+    if stored is None:
+        return None
+    if stored["public_key"] is None:
+        return "unreadable_secret"
+    if stored["key_type"] != key_type:
+        return "key_type_mismatch"
+    if key_pair and not same_public_key(key_pair.get("PublicKey"), stored["public_key"]):
+        return "key_mismatch"
+    return None
+
+
+def _replace_steps(key_pair, secret):
+    steps = [DELETE_KEY_PAIR] if key_pair else []
+    if secret and secret.get("secure") is False:
+        # A plain String parameter cannot become a SecureString in place: make a new one.
+        steps.append(DELETE_SECRET)
+        secret = None
+    return steps + [CREATE_KEY_PAIR, STORE_PRIVATE_KEY if secret else CREATE_SECRET]
+
+
+def plan_present(key_pair, secret, stored, ctx):
+    """The steps that put both halves in place, in order; raises HalfStateError when that needs recreate=true.
+
+    key_pair: the EC2 description (with PublicKey) or None; secret: the store's record or None, after
+    any restore; stored: inspect_private_key of the secret's value, None when not read; ctx: name,
+    key_type, secret_store, secret_name, recreate. Safe repairs happen without asking: a secret without
+    its key pair gets the public key derived from it imported, so the stored key keeps working.
+    """
+    if secret is None:
+        if key_pair is None:
+            return [CREATE_KEY_PAIR, CREATE_SECRET]
+        problem = "key_pair_without_secret"
+    else:
+        problem = stored_key_problem(key_pair, secret, stored, ctx["key_type"])
+        if problem is None:
+            return [] if key_pair else [IMPORT_KEY_PAIR]
+    if ctx["recreate"]:
+        return _replace_steps(key_pair, secret)
+    stored_type = stored["key_type"] if stored else None
+    raise HalfStateError(problem, _messages(dict(ctx, stored_type=stored_type))[problem])
+
+
+def foreign_secret_error(secret, name):
+    """A message when the secret is tagged as another key pair's (never adopt or delete it), else None."""
+    owner = (secret or {}).get("tags", {}).get(TAG_KEY_PAIR)
+    if owner is not None and owner != name:
+        return (f"{secret['store']} secret {secret['name']!r} holds the private key of key pair {owner!r} "
+                f"(tag {TAG_KEY_PAIR}), not of {name!r}: choose another secret_name")
+    return None
+
+
+def desired_tags(user_tags, purge_tags, link_tags):
+    """The tags to converge to and whether to purge others: amazon.aws semantics (tags unset: leave them), plus
+    the link tags, which are always set and never purged."""
+    if user_tags is None:
+        return dict(link_tags), False
+    merged = {to_text(key): to_text(value) for key, value in user_tags.items()}
+    merged.update(link_tags)
+    return merged, bool(purge_tags)
+
+
+def key_pair_link_tags(secret_store, secret_name):
+    return {TAG_SECRET_STORE: secret_store, TAG_SECRET_NAME: secret_name}
+
+
+def secret_link_tags(name):
+    return {TAG_KEY_PAIR: name}
+
+
+def apply_tag_changes(current, to_set, to_unset):
+    tags = {key: value for key, value in (current or {}).items() if key not in to_unset}
+    tags.update({key: to_text(value) for key, value in to_set.items()})
+    return tags
+
+
+def kms_key_matches(wanted, current):
+    """True when ``wanted`` (id, ARN, alias or alias ARN) names the KMS key recorded as ``current``."""
+    if wanted is None:
+        return True
+    if current is None:
+        return False
+    return wanted == current or current.endswith((":" + wanted, "/" + wanted)) or wanted.endswith((":" + current, "/" + current))
+
+
+def secret_reference(key_pair_tags, key_name):
+    """Where a key pair's private key is: from its link tags, else where the old provisioner put it."""
+    store = key_pair_tags.get(TAG_SECRET_STORE)
+    if store not in SECRET_STORES:
+        return "secretsmanager", key_name
+    return store, key_pair_tags.get(TAG_SECRET_NAME) or default_secret_name(key_name, store)
+
+
+# --------------------------------------------------------------------------------------------------
+# AWS calls
+
+
+@contextmanager
+def aws_operation(description):
+    """Turn a boto3 error into KeypairAWSError("Failed while <description>")."""
+    try:
+        yield
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        raise KeypairAWSError(message=f"Failed while {description}", exception=e) from e
+
+
+def key_pair_result(key_pair):
+    """A key pair description in snake_case with tags as a dict (no key material: EC2 never returns private keys here)."""
+    if not key_pair:
+        return None
+    result = camel_dict_to_snake_dict(key_pair, ignore_list=["Tags"])
+    result["tags"] = boto3_tag_list_to_ansible_dict(key_pair.get("Tags") or [])
+    return result
+
+
+def key_pair_tags(key_pair):
+    return boto3_tag_list_to_ansible_dict((key_pair or {}).get("Tags") or [])
+
+
+class KeyPairs:
+    """EC2 key pairs, looked up by exact name."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def find(self, name):
+        with aws_operation(f"describing key pair {name!r} (DescribeKeyPairs)"):
+            try:
+                found = self.client.describe_key_pairs(KeyNames=[name], IncludePublicKey=True, aws_retry=True)["KeyPairs"]
+            except is_boto3_error_code("InvalidKeyPair.NotFound"):
+                return None
+        return next((key_pair for key_pair in found if key_pair["KeyName"] == name), None)
+
+    def search(self, names=None, tags=None):
+        """Key pairs with one of ``names`` (if given) and all ``tags`` (if given); exact matches only."""
+        filters = [{"Name": "tag:" + key, "Values": [to_text(value)]} for key, value in (tags or {}).items()]
+        if names:
+            filters.append({"Name": "key-name", "Values": list(names)})
+        if not names and not tags:
+            filters.append({"Name": "tag-key", "Values": [TAG_SECRET_STORE]})
+        with aws_operation("listing key pairs (DescribeKeyPairs)"):
+            found = self.client.describe_key_pairs(Filters=filters, IncludePublicKey=True, aws_retry=True)["KeyPairs"]
+        # EC2 filter values are wildcards ('*', '?'): keep exact matches only.
+        return [key_pair for key_pair in found
+                if (not names or key_pair["KeyName"] in names) and _has_tags(key_pair_tags(key_pair), tags)]
+
+    def create(self, name, key_type, tags):
+        """A new key pair; returns its private key, which EC2 hands out only here."""
+        with aws_operation(f"creating key pair {name!r} (CreateKeyPair)"):
+            created = self.client.create_key_pair(KeyName=name, KeyType=key_type, TagSpecifications=_tag_spec(tags),
+                                                  aws_retry=True)
+        return created["KeyMaterial"]
+
+    def import_public_key(self, name, public_key, tags):
+        with aws_operation(f"importing the public key of key pair {name!r} (ImportKeyPair)"):
+            self.client.import_key_pair(KeyName=name, PublicKeyMaterial=to_bytes(public_key),
+                                        TagSpecifications=_tag_spec(tags), aws_retry=True)
+
+    def delete(self, key_pair):
+        # By name (exact): moto 5.2.5 ignores KeyPairId in DeleteKeyPair and reports success.
+        with aws_operation(f"deleting key pair {key_pair['KeyName']!r} (DeleteKeyPair)"):
+            self.client.delete_key_pair(KeyName=key_pair["KeyName"], aws_retry=True)
+
+    def update_tags(self, key_pair, to_set, to_unset):
+        resource = [key_pair["KeyPairId"]]
+        with aws_operation(f"tagging key pair {key_pair['KeyName']!r} (CreateTags/DeleteTags)"):
+            if to_unset:
+                self.client.delete_tags(Resources=resource, Tags=[{"Key": key} for key in to_unset], aws_retry=True)
+            if to_set:
+                self.client.create_tags(Resources=resource, Tags=ansible_dict_to_boto3_tag_list(to_set), aws_retry=True)
+
+
+def _tag_spec(tags):
+    return [{"ResourceType": "key-pair", "Tags": ansible_dict_to_boto3_tag_list(tags)}] if tags else []
+
+
+def _has_tags(current, wanted):
+    return all(current.get(key) == to_text(value) for key, value in (wanted or {}).items())
+
+
+def _record(store, name, arn, tags, **settings):
+    """A secret as both stores describe it; deleted_date is set while Secrets Manager holds it for deletion."""
+    record = {"store": store, "name": name, "arn": arn, "tags": tags, "description": None, "kms_key_id": None,
+              "deleted_date": None, "secure": True}
+    record.update(settings)
+    return record
+
+
+def secret_result(record):
+    """What the modules return about a secret: never its value."""
+    if not record:
+        return None
+    fields = ("store", "name", "arn", "description", "kms_key_id", "deleted_date", "tags")
+    return {field: record[field] for field in fields}
+
+
+class _SecretStore:
+    """What both stores share: a retrying client, and the narrowing of a loose search to exact matches."""
+
+    store = None
+
+    def __init__(self, client):
+        self.client = client
+
+    @staticmethod
+    def _linked(records, tags):
+        """Records linked to a key pair (tag obi:hpc_provisioner:key_pair) that carry all ``tags``."""
+        return [record for record in records if TAG_KEY_PAIR in record["tags"] and _has_tags(record["tags"], tags)]
+
+
+class SecretsManagerStore(_SecretStore):
+    """Private keys as Secrets Manager secrets (SecretString = the private key, as the old provisioner stored it)."""
+
+    store = "secretsmanager"
+
+    def find(self, name):
+        with aws_operation(f"describing secret {name!r} (DescribeSecret)"):
+            try:
+                secret = self.client.describe_secret(SecretId=name, aws_retry=True)
+            except is_boto3_error_code("ResourceNotFoundException"):
+                return None
+        # A name can also match a partial ARN: accept the secret with exactly this name only.
+        return self._record(secret) if secret.get("Name") == name else None
+
+    def _record(self, secret):
+        return _record(self.store, secret["Name"], secret["ARN"], boto3_tag_list_to_ansible_dict(secret.get("Tags") or []),
+                       description=secret.get("Description"), kms_key_id=secret.get("KmsKeyId"),
+                       deleted_date=secret.get("DeletedDate"))
+
+    def read(self, record):
+        with aws_operation(f"reading secret {record['name']!r} (GetSecretValue)"):
+            return self.client.get_secret_value(SecretId=record["arn"], aws_retry=True).get("SecretString")
+
+    def create(self, name, value, description, kms_key_id, tags):
+        params = {"Name": name, "SecretString": value, "Description": description,
+                  "Tags": ansible_dict_to_boto3_tag_list(tags)}
+        if kms_key_id:
+            params["KmsKeyId"] = kms_key_id
+        with aws_operation(f"creating secret {name!r} (CreateSecret)"):
+            self.client.create_secret(aws_retry=True, **params)
+
+    def put_value(self, record, value, description=None, kms_key_id=None):
+        # Description and KMS key are settings of the secret, not of its versions: update_settings keeps them.
+        del description, kms_key_id
+        with aws_operation(f"storing the private key in secret {record['name']!r} (PutSecretValue)"):
+            self.client.put_secret_value(SecretId=record["arn"], SecretString=value, aws_retry=True)
+
+    def update_settings(self, record, description=None, kms_key_id=None, value=None):
+        del value  # Secrets Manager changes description and KMS key without rewriting the value
+        params = {key: val for key, val in (("Description", description), ("KmsKeyId", kms_key_id)) if val is not None}
+        with aws_operation(f"updating secret {record['name']!r} (UpdateSecret)"):
+            self.client.update_secret(SecretId=record["arn"], aws_retry=True, **params)
+
+    def restore(self, record):
+        with aws_operation(f"restoring secret {record['name']!r} scheduled for deletion (RestoreSecret)"):
+            self.client.restore_secret(SecretId=record["arn"], aws_retry=True)
+
+    def delete(self, record):
+        # Without recovery, so that the same name can be created again at once.
+        with aws_operation(f"deleting secret {record['name']!r} (DeleteSecret)"):
+            self.client.delete_secret(SecretId=record["arn"], ForceDeleteWithoutRecovery=True, aws_retry=True)
+
+    def update_tags(self, record, to_set, to_unset):
+        with aws_operation(f"tagging secret {record['name']!r} (TagResource/UntagResource)"):
+            if to_unset:
+                self.client.untag_resource(SecretId=record["arn"], TagKeys=list(to_unset), aws_retry=True)
+            if to_set:
+                self.client.tag_resource(SecretId=record["arn"], Tags=ansible_dict_to_boto3_tag_list(to_set), aws_retry=True)
+
+    def search(self, tags):
+        """Secrets linked to a key pair (tag obi:hpc_provisioner:key_pair) with all ``tags``, deleted ones included."""
+        with aws_operation("listing secrets (ListSecrets)"):
+            # Secrets Manager filters match prefixes: filter loosely there, exactly here.
+            found = paginated_query_with_retries(
+                self.client.client, "list_secrets", retry_decorator=RETRY, IncludePlannedDeletion=True,
+                Filters=[{"Key": "tag-key", "Values": [TAG_KEY_PAIR]}])["SecretList"]
+        return self._linked([self._record(secret) for secret in found], tags)
+
+
+class SsmStore(_SecretStore):
+    """Private keys as SSM SecureString parameters (Value = the private key)."""
+
+    store = "ssm"
+
+    def find(self, name):
+        with aws_operation(f"describing parameter {name!r} (DescribeParameters)"):
+            found = self.client.describe_parameters(
+                ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}], aws_retry=True)["Parameters"]
+        parameter = next((parameter for parameter in found if parameter["Name"] == name), None)
+        return self._record(parameter) if parameter else None
+
+    def _record(self, parameter):
+        name = parameter["Name"]
+        with aws_operation(f"reading the tags of parameter {name!r} (ListTagsForResource)"):
+            tags = self.client.list_tags_for_resource(ResourceType="Parameter", ResourceId=name, aws_retry=True)["TagList"]
+        with aws_operation(f"describing parameter {name!r} (GetParameter)"):
+            # Without decryption: only the ARN is wanted here.
+            arn = self.client.get_parameter(Name=name, WithDecryption=False, aws_retry=True)["Parameter"].get("ARN")
+        return _record(self.store, name, arn, boto3_tag_list_to_ansible_dict(tags), description=parameter.get("Description"),
+                       kms_key_id=parameter.get("KeyId"), secure=parameter.get("Type") == "SecureString")
+
+    def read(self, record):
+        with aws_operation(f"reading parameter {record['name']!r} (GetParameter)"):
+            return self.client.get_parameter(Name=record["name"], WithDecryption=True, aws_retry=True)["Parameter"]["Value"]
+
+    def _put(self, operation, name, value, description, kms_key_id, **extra):
+        params = {"Name": name, "Value": value, "Type": "SecureString", **extra}
+        if description is not None:
+            params["Description"] = description
+        if kms_key_id:
+            params["KeyId"] = kms_key_id
+        with aws_operation(f"{operation} parameter {name!r} (PutParameter)"):
+            self.client.put_parameter(aws_retry=True, **params)
+
+    def create(self, name, value, description, kms_key_id, tags):
+        self._put("creating", name, value, description, kms_key_id, Tags=ansible_dict_to_boto3_tag_list(tags))
+
+    def put_value(self, record, value, description=None, kms_key_id=None):
+        # Overwriting a parameter resets what is not given: carry its description and KMS key over.
+        self._put("storing the private key in", record["name"], value, description or record["description"],
+                  kms_key_id or record["kms_key_id"], Overwrite=True)
+
+    def update_settings(self, record, description=None, kms_key_id=None, value=None):
+        self.put_value(record, value, description, kms_key_id)
+
+    def restore(self, record):
+        del record  # SSM deletes parameters at once: there is never one to restore
+
+    def delete(self, record):
+        with aws_operation(f"deleting parameter {record['name']!r} (DeleteParameter)"):
+            try:
+                self.client.delete_parameter(Name=record["name"], aws_retry=True)
+            except is_boto3_error_code("ParameterNotFound"):
+                pass  # gone between the lookup and now: what was wanted
+
+    def update_tags(self, record, to_set, to_unset):
+        params = {"ResourceType": "Parameter", "ResourceId": record["name"]}
+        with aws_operation(f"tagging parameter {record['name']!r} (AddTagsToResource/RemoveTagsFromResource)"):
+            if to_unset:
+                self.client.remove_tags_from_resource(TagKeys=list(to_unset), aws_retry=True, **params)
+            if to_set:
+                self.client.add_tags_to_resource(Tags=ansible_dict_to_boto3_tag_list(to_set), aws_retry=True, **params)
+
+    def search(self, tags):
+        """Parameters linked to a key pair (tag obi:hpc_provisioner:key_pair) with all ``tags``."""
+        filters = [{"Key": "tag:" + key, "Values": [to_text(value)]} for key, value in (tags or {}).items()]
+        filters.append({"Key": "tag:" + TAG_KEY_PAIR})
+        with aws_operation("listing parameters (DescribeParameters)"):
+            found = paginated_query_with_retries(self.client.client, "describe_parameters", retry_decorator=RETRY,
+                                                 ParameterFilters=filters)["Parameters"]
+        return self._linked([self._record(parameter) for parameter in found], tags)
+
+
+def secret_store(module, secret_store_name):
+    """The store object of that name, with a retrying client."""
+    if secret_store_name == "ssm":
+        return SsmStore(module.client("ssm", retry_decorator=RETRY))
+    return SecretsManagerStore(module.client("secretsmanager", retry_decorator=RETRY))
+
+
+def key_pairs(module):
+    return KeyPairs(module.client("ec2", retry_decorator=RETRY))

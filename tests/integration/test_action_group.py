@@ -1,0 +1,31 @@
+"""meta/runtime.yml: one module_defaults group reaches amazon.aws's modules and this collection's alike."""
+
+
+def test_collection_group_reaches_amazon_aws_and_collection_modules(emu, run_playbook):
+    # run_playbook sets the emulator's endpoint only as defaults of group/obi.hpc_provisioner.aws;
+    # AWS_ENDPOINT_URL is also set to the emulator, so point it at a closed loopback port: a module the
+    # group defaults missed would fail there (and never leave the machine).
+    result = run_playbook("""
+- name: Group defaults only
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  environment:
+    AWS_ENDPOINT_URL: http://127.0.0.1:9
+  module_defaults:
+    group/obi.hpc_provisioner.aws:
+      endpoint_url: "{{ endpoint }}"
+      region: us-east-1
+      access_key: testing
+      secret_key: testing
+  tasks:
+    - name: An amazon.aws module
+      amazon.aws.ec2_vpc_net_info:
+    - name: This collection's module
+      obi.hpc_provisioner.vlab_keypair_info:
+        names: [group-check-absent]
+""", extra_vars={"endpoint": emu.endpoint})
+    assert result.rc == 0, result.stdout + result.stderr
+    assert result.results("This collection's module")["key_pairs"] == []
+    operations = {(c["service"], c["operation"]) for c in emu.requests()["calls"]}
+    assert ("ec2", "DescribeVpcs") in operations and ("ec2", "DescribeKeyPairs") in operations
