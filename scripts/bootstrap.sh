@@ -2,8 +2,10 @@
 # Prepare a fresh Debian machine (root, no AWS account) for the demo and the tests:
 # system packages, a Python 3.12 virtualenv in .venv with the pinned dev requirements, and this
 # collection on the Ansible collections path. Safe to run again: it reuses what is already in place.
-# Source it (`. scripts/bootstrap.sh`) to get VENV, REPO and the environment in the calling shell.
-set -euo pipefail
+# Source it (`. scripts/bootstrap.sh`) to get VENV, REPO and the environment in the calling shell; it
+# then leaves the shell's options alone (no `set -e` leaking into an interactive shell) and returns 1
+# on failure.
+[[ "${BASH_SOURCE[0]}" != "$0" ]] || set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$REPO/.venv}"
@@ -18,8 +20,7 @@ ensure_system_packages() {
     command -v git >/dev/null 2>&1 || missing+=(git)
     if ((${#missing[@]})); then
         log "installing ${missing[*]} with apt-get"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
 }
 
@@ -46,11 +47,11 @@ ensure_venv() {
         return
     fi
     local python
-    python="$(find_python)"
+    python="$(find_python)" || return 1
     log "creating $VENV with $("$python" --version)"
-    "$python" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REPO/requirements-dev.txt"
-    echo "$wanted" > "$stamp"
+    "$python" -m venv "$VENV" &&
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REPO/requirements-dev.txt" &&
+        echo "$wanted" > "$stamp"
 }
 
 # The collection is used from the work tree: a collections path whose obi/hpc_provisioner is this repo.
@@ -62,9 +63,10 @@ ensure_collection_path() {
     export ANSIBLE_COLLECTIONS_PATH="$REPO/.build/collections"
 }
 
-ensure_system_packages
-ensure_venv
-ensure_collection_path
+if ! { ensure_system_packages && ensure_venv && ensure_collection_path; }; then
+    log "failed"
+    return 1 2>/dev/null || exit 1
+fi
 export PATH="$VENV/bin:$PATH"
 export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
 # Never reach a real AWS account from here: fake credentials, and every endpoint is the emulator's.

@@ -137,10 +137,11 @@ def run_playbook(emulator, tmp_path):
         if isinstance(tasks, str):
             text = tasks
         else:
+            connection = {"endpoint_url": emulator.endpoint, "region": REGION, "access_key": "testing",
+                          "secret_key": "testing"}
             text = yaml.safe_dump([{
                 "name": name, "hosts": "localhost", "connection": "local", "gather_facts": False,
-                "module_defaults": {"group/obi.hpc_provisioner.aws": {"endpoint_url": emulator.endpoint, "region": REGION,
-                                                  "access_key": "testing", "secret_key": "testing"}},
+                "module_defaults": {"group/obi.hpc_provisioner.aws": connection},
                 "tasks": tasks,
             }], sort_keys=False)
         playbook = tmp_path / f"{name}.yml"
