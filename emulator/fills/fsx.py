@@ -1,7 +1,10 @@
 """FSx fills: data repository associations (gap 11) and complete file system descriptions (gap 12).
 
 Stock moto 5.2.5 has no Create/Describe/Update/DeleteDataRepositoryAssociation (the client gets HTTP 500)
-and describes a file system without Lifecycle, LustreConfiguration.MountName or FileSystemTypeVersion.
+and describes a file system without Lifecycle, LustreConfiguration.MountName, FileSystemTypeVersion, VpcId,
+NetworkInterfaceIds, CreationTime or OwnerId, under an id of 8 hex digits where AWS uses 17 (pcluster's
+schema accepts only 17 for an existing Lustre ``FileSystemId``). It creates a file system in a subnet that does
+not exist, and answers an unknown id with an empty list (describe) or HTTP 500 (delete).
 ``install()`` grafts the missing methods onto moto's own FSxBackend and FSxResponse classes.
 
 Responses are returned as moto ``ActionResult``s, so moto serialises them from the botocore model: member
@@ -22,6 +25,8 @@ import threading
 from moto.core.exceptions import ServiceException
 from moto.core.resource_tagging import TaggedResource
 from moto.core.responses import ActionResult
+from moto.ec2.exceptions import InvalidSubnetIdError
+from moto.ec2.models import ec2_backends
 from moto.fsx.exceptions import FileSystemNotFound
 from moto.fsx.models import FileSystem, FSxBackend
 from moto.fsx.responses import FSxResponse
@@ -69,6 +74,17 @@ class DataRepositoryAssociationNotFound(ServiceException):
 
     def __init__(self, association_id):
         super().__init__(f"Data repository association '{association_id}' does not exist.")
+
+
+class InvalidNetworkSettings(ServiceException):
+    """FSx's answer to a subnet or security group that does not exist; the id fills the member that names it."""
+
+    code = "InvalidNetworkSettings"
+
+    def __init__(self, message, invalid_subnet_id=None, invalid_security_group_id=None):
+        super().__init__(message)
+        self.invalid_subnet_id = invalid_subnet_id
+        self.invalid_security_group_id = invalid_security_group_id
 
 
 class IncompatibleParameterError(ServiceException):
@@ -336,8 +352,65 @@ def _mount_name(lustre_configuration):
     return "".join(secrets.SystemRandom().choices(string.ascii_lowercase + string.digits, k=8))
 
 
-def _complete_file_system(file_system, file_system_type_version):
-    """Give a new file system what AWS reports and moto drops: its Lustre version and mount name."""
+def _ec2(backend):
+    return ec2_backends[backend.account_id][backend.region_name]
+
+
+def _network(backend, subnet_ids, security_group_ids):
+    """The subnets a new file system goes into; InvalidNetworkSettings for a subnet or group that does not exist."""
+    ec2 = _ec2(backend)
+    subnets = []
+    for subnet_id in subnet_ids or []:
+        try:
+            subnets.append(ec2.get_subnet(subnet_id))
+        except InvalidSubnetIdError as error:
+            raise InvalidNetworkSettings(f"The subnet ID '{subnet_id}' does not exist",
+                                         invalid_subnet_id=subnet_id) from error
+    for group_id in security_group_ids or []:
+        if ec2.get_security_group_from_id(group_id) is None:
+            raise InvalidNetworkSettings(f"The security group ID '{group_id}' does not exist",
+                                         invalid_security_group_id=group_id)
+    return subnets
+
+
+def _reidentify(backend, file_system):
+    """Give the file system an AWS-length id (fs- and 17 hex digits), with its ARN, DNS name and tags."""
+    old_id, old_arn = file_system.file_system_id, file_system.resource_arn
+    tags = backend.tagger.list_tags_for_resource(old_arn)["Tags"]
+    backend.tagger.delete_all_tags_for_resource(old_arn)
+    new_id = f"fs-{secrets.token_hex(9)[:17]}"
+    file_system.file_system_id = new_id
+    file_system.resource_arn = old_arn.replace(old_id, new_id)
+    file_system.dns_name = file_system.dns_name.replace(old_id, new_id)
+    if tags:
+        backend.tagger.tag_resource(file_system.resource_arn, tags)
+    backend.file_systems[new_id] = backend.file_systems.pop(old_id)
+
+
+def _attach_network(backend, file_system, subnets):
+    """VpcId and one requester-managed network interface per subnet, carrying the file system's security groups
+    (pcluster describes these interfaces to check that its nodes' groups can reach the file system)."""
+    file_system.vpc_id = subnets[0].vpc_id if subnets else None
+    file_system.network_interface_ids = []
+    for subnet in subnets:
+        interface = _ec2(backend).create_network_interface(
+            subnet, None, group_ids=list(file_system.security_group_ids or []),
+            description=f"ENI for FSx file system {file_system.file_system_id}")
+        interface.requester_managed = True
+        file_system.network_interface_ids.append(interface.id)
+
+
+def _release_network(backend, file_system):
+    for interface_id in getattr(file_system, "network_interface_ids", None) or []:
+        _ec2(backend).enis.pop(interface_id, None)
+
+
+def _complete_file_system(backend, file_system, file_system_type_version, subnets):
+    """Give a new file system what AWS reports and moto lacks: id, network, owner, time, Lustre version, mount name."""
+    _reidentify(backend, file_system)
+    _attach_network(backend, file_system, subnets)
+    file_system.owner_id = backend.account_id
+    file_system.creation_time = datetime.datetime.now(datetime.timezone.utc).timestamp()  # JSON: epoch seconds
     if file_system.file_system_type != "LUSTRE":
         return
     file_system.file_system_type_version = file_system_type_version or DEFAULT_LUSTRE_VERSION
@@ -357,20 +430,41 @@ def _wrap_init(original):
 def _wrap_create_file_system(original):
     @functools.wraps(original)
     def create_file_system(self, *args, **kwargs):
+        subnets = _network(self, kwargs.get("subnet_ids"), kwargs.get("security_group_ids"))  # before anything exists
         file_system = original(self, *args, **kwargs)
-        _complete_file_system(file_system, kwargs.get("file_system_type_version"))
+        _complete_file_system(self, file_system, kwargs.get("file_system_type_version"), subnets)
         return file_system
 
     return create_file_system
 
 
+def _refuse_unknown(backend, file_system_ids):
+    for file_system_id in file_system_ids or []:
+        if file_system_id not in backend.file_systems:
+            raise FileSystemNotFound(file_system_id)
+
+
+def _wrap_describe_file_systems(original):
+    """An id that names no file system is FileSystemNotFound, as on AWS (moto leaves it out of the list)."""
+
+    @functools.wraps(original)
+    def describe_file_systems(self, *args, **kwargs):
+        _refuse_unknown(self, kwargs.get("file_system_ids"))
+        return original(self, *args, **kwargs)
+
+    return describe_file_systems
+
+
 def _wrap_delete_file_system(original):
-    """Deleting a file system takes its associations (and their tags) with it, as on AWS."""
+    """Deleting a file system takes its associations (and their tags) and network interfaces with it, as on AWS;
+    an unknown id is FileSystemNotFound (moto: KeyError, HTTP 500)."""
 
     @functools.wraps(original)
     def delete_file_system(self, *args, **kwargs):
+        file_system_id = kwargs.get("file_system_id", args[0] if args else None)
+        _refuse_unknown(self, [file_system_id])
+        _release_network(self, self.file_systems[file_system_id])
         result = original(self, *args, **kwargs)
-        file_system_id = result[0]
         with _LOCK:
             for association in [a for a in self.data_repository_associations.values() if a.file_system_id == file_system_id]:
                 self._forget_association(association)
@@ -394,14 +488,25 @@ def _wrap_iter_tagged_resources(original):
     return iter_tagged_resources
 
 
+# Description member -> FileSystem attribute that _complete_file_system sets (absent on what moto made before).
+_COMPLETED_MEMBERS = {
+    "FileSystemTypeVersion": "file_system_type_version",
+    "VpcId": "vpc_id",
+    "NetworkInterfaceIds": "network_interface_ids",
+    "OwnerId": "owner_id",
+    "CreationTime": "creation_time",
+}
+
+
 def _wrap_to_dict(original):
     """moto creates file systems instantly, so they are AVAILABLE as soon as they are described."""
 
     @functools.wraps(original)
     def to_dict(self):
         description = {**original(self), "Lifecycle": "AVAILABLE"}
-        if getattr(self, "file_system_type_version", None):
-            description["FileSystemTypeVersion"] = self.file_system_type_version
+        for member, attribute in _COMPLETED_MEMBERS.items():
+            if getattr(self, attribute, None):
+                description[member] = getattr(self, attribute)
         return description
 
     return to_dict
@@ -419,6 +524,7 @@ def install():
     _graft(FSxResponse, _ResponseMethods)
     FSxBackend.__init__ = _wrap_init(FSxBackend.__init__)
     FSxBackend.create_file_system = _wrap_create_file_system(FSxBackend.create_file_system)
+    FSxBackend.describe_file_systems = _wrap_describe_file_systems(FSxBackend.describe_file_systems)
     FSxBackend.delete_file_system = _wrap_delete_file_system(FSxBackend.delete_file_system)
     FSxBackend.iter_tagged_resources = _wrap_iter_tagged_resources(FSxBackend.iter_tagged_resources)
     FileSystem.to_dict = _wrap_to_dict(FileSystem.to_dict)

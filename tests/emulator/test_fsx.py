@@ -1,7 +1,8 @@
 """FSx fills over HTTP: data repository associations (gap 11) and file system descriptions (gap 12).
 
 Every test_gap11_* test calls an operation stock moto 5.2.5 does not implement (HTTP 500 there), and every
-test_gap12_* test reads a field stock moto does not return, so each fails on stock moto by construction.
+test_gap12_* test reads a field stock moto does not return or checks an answer stock moto gets wrong, so each
+fails on stock moto by construction.
 Each test uses its own file system: the emulator is shared by the whole session.
 """
 
@@ -18,9 +19,19 @@ INSTANT = {"dra_create_seconds": 0, "dra_update_seconds": 0, "dra_delete_seconds
 
 
 @pytest.fixture(scope="module")
-def subnet_id():
-    """moto's FSx does not look subnets up, so no VPC is made (saves loading the EC2 backend)."""
-    return "subnet-0123456789abcdef0"
+def network(emulator):
+    """A VPC with a subnet and a security group: file systems are created in subnets that exist, as on AWS."""
+    ec2 = emulator.client("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.77.1.0/24")["Subnet"]["SubnetId"]
+    group_id = ec2.create_security_group(GroupName="fsx-fill-tests", Description="FSx fill tests",
+                                         VpcId=vpc_id)["GroupId"]
+    return {"vpc_id": vpc_id, "subnet_id": subnet_id, "group_id": group_id}
+
+
+@pytest.fixture(scope="module")
+def subnet_id(network):
+    return network["subnet_id"]
 
 
 @pytest.fixture
@@ -374,3 +385,69 @@ def test_gap12_given_version_is_kept_and_scratch_1_mounts_as_fsx(fsx, subnet_id)
     assert described[given["FileSystem"]["FileSystemId"]]["FileSystemTypeVersion"] == "2.12"
     scratch_description = described[scratch["FileSystem"]["FileSystemId"]]
     assert scratch_description["LustreConfiguration"] == {"DeploymentType": "SCRATCH_1", "MountName": "fsx"}
+
+
+def test_gap12_file_system_has_an_aws_length_id_with_matching_arn_dns_name_and_tags(fsx, subnet_id):
+    created = fsx.create_file_system(FileSystemType="LUSTRE", StorageCapacity=1200, SubnetIds=[subnet_id],
+                                     LustreConfiguration={"DeploymentType": "PERSISTENT_2", "PerUnitStorageThroughput": 125},
+                                     Tags=[{"Key": "Name", "Value": "fill-ids"}])["FileSystem"]
+    fs_id = created["FileSystemId"]
+
+    assert re.fullmatch(r"fs-[0-9a-f]{17}", fs_id)  # pcluster's schema: ^fs-[0-9a-z]{17}$ for an existing Lustre
+    assert created["ResourceARN"] == f"arn:aws:fsx:us-east-1:123456789012:file-system/{fs_id}"
+    assert created["DNSName"] == f"{fs_id}.fsx.us-east-1.amazonaws.com"
+    assert fsx.list_tags_for_resource(ResourceARN=created["ResourceARN"])["Tags"] == [{"Key": "Name", "Value": "fill-ids"}]
+    described = fsx.describe_file_systems(FileSystemIds=[fs_id])["FileSystems"][0]
+    assert described["Tags"] == [{"Key": "Name", "Value": "fill-ids"}]
+
+
+def test_gap12_file_system_reports_vpc_network_interfaces_owner_and_creation_time(fsx, emu, network):
+    before = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+    created = fsx.create_file_system(FileSystemType="LUSTRE", StorageCapacity=1200, SubnetIds=[network["subnet_id"]],
+                                     SecurityGroupIds=[network["group_id"]],
+                                     LustreConfiguration={"DeploymentType": "PERSISTENT_2", "PerUnitStorageThroughput": 125})
+    described = fsx.describe_file_systems(FileSystemIds=[created["FileSystem"]["FileSystemId"]])["FileSystems"][0]
+
+    assert described["VpcId"] == network["vpc_id"]
+    assert described["OwnerId"] == "123456789012"
+    assert before <= described["CreationTime"] <= datetime.datetime.now(datetime.timezone.utc)
+    # pcluster describes the interfaces and checks their VPC and groups against its nodes' security groups.
+    interfaces = emu.client("ec2").describe_network_interfaces(
+        NetworkInterfaceIds=described["NetworkInterfaceIds"])["NetworkInterfaces"]
+    assert len(interfaces) == 1
+    assert interfaces[0]["VpcId"] == network["vpc_id"]
+    assert interfaces[0]["SubnetId"] == network["subnet_id"]
+    assert [group["GroupId"] for group in interfaces[0]["Groups"]] == [network["group_id"]]
+
+
+def test_gap12_deleting_a_file_system_releases_its_network_interfaces(fsx, emu, lustre):
+    created = lustre()
+    interface_ids = created["NetworkInterfaceIds"]
+    fsx.delete_file_system(FileSystemId=created["FileSystemId"])
+    remaining = emu.client("ec2").describe_network_interfaces(
+        Filters=[{"Name": "network-interface-id", "Values": interface_ids}])["NetworkInterfaces"]
+    assert not remaining
+
+
+@pytest.mark.parametrize("operation", ["describe", "delete"])
+def test_gap12_unknown_file_system_id_is_not_found(fsx, operation):
+    unknown = "fs-0123456789abcdef0"
+    calls = {"describe": lambda: fsx.describe_file_systems(FileSystemIds=[unknown]),
+             "delete": lambda: fsx.delete_file_system(FileSystemId=unknown)}
+    assert error_of(calls[operation]) == {"Code": "FileSystemNotFound",
+                                          "Message": f"File system '{unknown}' does not exist."}
+
+
+@pytest.mark.parametrize("member", ["InvalidSubnetId", "InvalidSecurityGroupId"])
+def test_gap12_file_system_in_a_subnet_or_group_that_does_not_exist_is_refused(fsx, network, member):
+    subnet_id, group_id = network["subnet_id"], network["group_id"]
+    if member == "InvalidSubnetId":
+        subnet_id, missing, kind = "subnet-0123456789abcdef0", "subnet-0123456789abcdef0", "subnet"
+    else:
+        group_id, missing, kind = "sg-0123456789abcdef0", "sg-0123456789abcdef0", "security group"
+    with pytest.raises(ClientError) as caught:
+        fsx.create_file_system(FileSystemType="LUSTRE", StorageCapacity=1200, SubnetIds=[subnet_id],
+                               SecurityGroupIds=[group_id])
+    response = caught.value.response
+    assert response["Error"] == {"Code": "InvalidNetworkSettings", "Message": f"The {kind} ID '{missing}' does not exist"}
+    assert response[member] == missing
