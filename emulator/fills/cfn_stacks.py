@@ -41,6 +41,7 @@ class Transition:
 
 _transitions = {}  # stack id -> Transition
 _lock = threading.RLock()
+_request = threading.local()  # the CreateStack request being served on this thread: its rollback choice
 
 
 def _schedule(stack, seconds, finish):
@@ -105,6 +106,7 @@ _stock_create_resources = Stack.create_resources
 
 
 def _create_resources(self):
+    self.disable_rollback = getattr(_request, "disable_rollback", False)
     _stock_create_resources(self)
     if self.status != "CREATE_COMPLETE":
         return
@@ -162,14 +164,13 @@ _stock_create_stack_response = CloudFormationResponse.create_stack
 
 
 def _create_stack_response(self):
-    """Keep the caller's rollback choice, which moto ignores (pcluster's rollback_on_failure)."""
-    response = _stock_create_stack_response(self)
+    """Hand the caller's rollback choice (pcluster's rollback_on_failure), which moto ignores, to the new stack."""
     disable_rollback = str(self._get_param("DisableRollback", "false")).lower() == "true"  # pylint: disable=protected-access
-    on_failure = self._get_param("OnFailure")  # pylint: disable=protected-access
-    if disable_rollback or on_failure == "DO_NOTHING":
-        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))  # pylint: disable=protected-access
-        stack.disable_rollback = True
-    return response
+    _request.disable_rollback = disable_rollback or self._get_param("OnFailure") == "DO_NOTHING"  # pylint: disable=protected-access
+    try:
+        return _stock_create_stack_response(self)
+    finally:
+        _request.disable_rollback = False
 
 
 def install():

@@ -170,6 +170,7 @@ def test_fault_stack_create_failed_reports_reason_and_deletes(emu, pc, zone):
     pc.create_cluster(cluster_name=name, cluster_configuration=cluster_config(zone), region=REGION,
                       rollback_on_failure=False)
     described = wait_for(pc, name, lambda d: isinstance(d, dict) and d["clusterStatus"] == "CREATE_FAILED")
+    assert described["cloudFormationStackStatus"] == "CREATE_FAILED"  # rollback disabled: the stack is kept as is
     assert described["failures"][0]["failureCode"] == "OnNodeConfiguredExecutionFailure"
     events = emu.client("cloudformation").describe_stack_events(StackName=name)["StackEvents"]
     failed = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED" and e["ResourceType"].endswith("WaitCondition")]
@@ -195,3 +196,14 @@ def test_list_clusters_paginates(emu, pc):
     finally:
         for name in names:
             cfn.delete_stack(StackName=name)
+
+
+def test_fault_stack_create_failed_rolls_back_when_allowed(emu, pc, zone):
+    name = "pcl-rollback"
+    emu.control("POST", "faults/stack_create_failed", {"reason": "Failed to execute OnNodeConfigured script: exit 4"})
+    pc.create_cluster(cluster_name=name, cluster_configuration=cluster_config(zone), region=REGION,
+                      rollback_on_failure=True)
+    described = wait_for(pc, name, lambda d: isinstance(d, dict) and d["cloudFormationStackStatus"] != "CREATE_IN_PROGRESS")
+    assert described["cloudFormationStackStatus"] == "ROLLBACK_COMPLETE"
+    pc.delete_cluster(cluster_name=name, region=REGION)
+    wait_for(pc, name, is_gone)

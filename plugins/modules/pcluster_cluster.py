@@ -1,0 +1,560 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Open Brain Institute
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: pcluster_cluster
+version_added: 0.1.0
+short_description: Create, update and delete AWS ParallelCluster clusters
+description:
+  - Creates, updates and deletes an AWS ParallelCluster cluster through the aws-parallelcluster Python library
+    (C(pcluster.lib), version 3.16), so that the cluster is exactly what the C(pcluster) command would make.
+  - With O(state=present) and no cluster of that name, the configuration is validated with pcluster's dryrun, then
+    the cluster is created. With an existing cluster, pcluster's update dryrun gives the change set; an empty change set
+    changes nothing (no mutating call at all), otherwise the cluster is updated and the change set is the diff.
+  - With O(state=absent) the cluster is deleted. A cluster already being deleted is waited for, never deleted twice.
+  - The cluster name and the configuration's fields are checked before any AWS call; an error names the field and why,
+    and nothing is created.
+  - While waiting, the module polls with backoff (not boto3's 30 s waiters) and returns the status seen at each poll
+    with the elapsed time in RV(progress).
+  - Check mode runs only pcluster's dryruns and reports what would change.
+author:
+  - Open Brain Institute HPC team (@openbraininstitute)
+options:
+  name:
+    description:
+      - The cluster's name, also the name of its CloudFormation stack.
+      - A letter first, then letters, digits and hyphens; 2 to 60 characters, at most 40 with Slurm accounting
+        (C(Scheduling.SlurmSettings.Database) or C(ExternalSlurmdbd) in the configuration).
+    type: str
+    required: true
+    aliases: [cluster_name]
+  state:
+    description:
+      - V(present) creates the cluster or updates it to O(config); V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  config:
+    description:
+      - The cluster configuration, as a dictionary in ParallelCluster's format (C(HeadNode), C(Scheduling), ...).
+      - One of O(config) and O(config_file) is required with O(state=present).
+    type: dict
+  config_file:
+    description:
+      - Path (on the managed host) of a YAML file holding the cluster configuration.
+    type: path
+  wait:
+    description:
+      - Wait until the create, update or delete has finished, and fail if it did not succeed.
+      - An update that stops the compute fleet always waits for the update, so that the fleet can be started again.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - How many seconds the whole module run may spend waiting.
+    type: int
+    default: 3600
+  poll_interval:
+    description:
+      - The longest pause, in seconds, between two polls while waiting. The first pause is 1 second (or less if
+        O(poll_interval) is less) and each next pause doubles up to O(poll_interval).
+    type: float
+    default: 15
+  rollback_on_failure:
+    description:
+      - Let CloudFormation roll the cluster's stack back when the creation fails.
+      - The default V(false) keeps a failed stack (status C(CREATE_FAILED)) so that its resources and logs can be
+        inspected.
+    type: bool
+    default: false
+  suppress_validators:
+    description:
+      - pcluster configuration validators to suppress, as C(ALL) or C(type:ValidatorName).
+    type: list
+    elements: str
+  validation_failure_level:
+    description:
+      - The lowest level of validation message that makes pcluster refuse the configuration (pcluster's default is
+        V(ERROR)).
+    type: str
+    choices: [INFO, WARNING, ERROR]
+  force_update:
+    description:
+      - Update even when pcluster's update validation fails (pcluster's C(--force-update)).
+    type: bool
+    default: false
+  on_fleet_stop_required:
+    description:
+      - What to do when pcluster refuses an update until the compute fleet is stopped (for example a compute
+        resource's C(InstanceType) changes, or a queue is removed).
+      - V(fail) fails and says which changes need the stop; nothing is changed.
+      - V(stop) stops the compute fleet, waits until it is C(STOPPED), updates the cluster and leaves the fleet stopped.
+      - V(stop_and_start) does the same, then starts the fleet again once the update has finished (also when the
+        update failed).
+    type: str
+    choices: [fail, stop, stop_and_start]
+    default: fail
+  on_create_failed:
+    description:
+      - What O(state=present) does with a cluster whose creation failed (status C(CREATE_FAILED)).
+      - V(fail) fails with the stack's failure reasons and failed stack events, and leaves the cluster for inspection.
+      - V(recreate) deletes the failed cluster, waits until it is gone and creates it again.
+    type: str
+    choices: [fail, recreate]
+    default: fail
+notes:
+  - Needs C(node) (10.13 or later) on the host running the module for create and update, as pcluster synthesises its
+    CloudFormation templates with the AWS CDK.
+  - aws-parallelcluster takes its endpoint, region and credentials from the environment; the module exports its
+    connection options (O(endpoint_url), O(region), O(access_key), O(secret_key), O(session_token), O(profile)) there.
+  - Reads (describe, polling) use boto3 directly; C(pcluster.lib) is only imported to validate and change clusters.
+requirements:
+  - aws-parallelcluster == 3.16.1
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Create (or update) a project's cluster and wait until it is ready
+  obi.hpc_provisioner.pcluster_cluster:
+    name: pcluster-vlab1-project1
+    region: us-east-1
+    config: "{{ lookup('ansible.builtin.template', 'cluster.yaml.j2') | from_yaml }}"
+  register: cluster
+
+- name: Show the head node's private address
+  ansible.builtin.debug:
+    msg: "{{ cluster.cluster.head_node.private_ip_address }}"
+
+- name: See what an update would change, without changing anything
+  obi.hpc_provisioner.pcluster_cluster:
+    name: pcluster-vlab1-project1
+    config_file: /etc/hpc/pcluster-vlab1-project1.yaml
+  check_mode: true
+  diff: true
+
+- name: Change a compute resource's instance type, stopping and restarting the compute fleet around the update
+  obi.hpc_provisioner.pcluster_cluster:
+    name: pcluster-vlab1-project1
+    config_file: /etc/hpc/pcluster-vlab1-project1.yaml
+    on_fleet_stop_required: stop_and_start
+
+- name: Start over after a failed creation
+  obi.hpc_provisioner.pcluster_cluster:
+    name: pcluster-vlab1-project1
+    config_file: /etc/hpc/pcluster-vlab1-project1.yaml
+    on_create_failed: recreate
+
+- name: Delete the cluster and wait until it is gone
+  obi.hpc_provisioner.pcluster_cluster:
+    name: pcluster-vlab1-project1
+    state: absent
+"""
+
+RETURN = r"""
+cluster:
+  description:
+    - The cluster as pcluster's C(describe-cluster) reports it (snake_case keys, tags as a dictionary), plus its
+      CloudFormation outputs; the same fields as RV(obi.hpc_provisioner.pcluster_cluster_info#module:clusters).
+    - Empty when the cluster does not exist (after a delete, or in check mode before a create).
+  returned: always
+  type: dict
+  sample:
+    cluster_name: pcluster-vlab1-project1
+    cluster_status: CREATE_COMPLETE
+    cloudformation_stack_status: CREATE_COMPLETE
+    cloudformation_stack_arn: arn:aws:cloudformation:us-east-1:123456789012:stack/pcluster-vlab1-project1/e4b9
+    region: us-east-1
+    version: 3.16.1
+    scheduler: {type: slurm}
+    creation_time: "2025-11-21T05:43:49.516Z"
+    last_updated_time: "2025-11-21T05:43:49.516Z"
+    compute_fleet_status: RUNNING
+    head_node:
+      instance_id: i-0d01610c70f3a6b06
+      instance_type: t3.medium
+      private_ip_address: 10.0.0.45
+      public_ip_address: null
+      state: running
+      launch_time: "2025-11-21T05:43:49.000Z"
+    tags: {"obp:costcenter:vlabid": vlab1, "obp:costcenter:project": project1, "parallelcluster:version": 3.16.1}
+    outputs: {HeadNodeSecurityGroupId: sg-0123}
+    cluster_configuration: {url: "https://parallelcluster-....s3.amazonaws.com/.../cluster-config.yaml?..."}
+actions:
+  description: What the module did (in check mode, would do), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [stop_compute_fleet, update, start_compute_fleet]
+validation_messages:
+  description: pcluster's validation messages about the configuration (warnings too), from the create or update dryrun.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    level:
+      description: INFO, WARNING or ERROR.
+      type: str
+    type:
+      description: The validator.
+      type: str
+    message:
+      description: What the validator found.
+      type: str
+  sample: [{level: WARNING, type: KeyPairValidator, message: "If you do not specify a key pair, ..."}]
+change_set:
+  description: The changes of an update, from pcluster's update dryrun (also the diff).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    parameter:
+      description: The configuration path of the changed parameter.
+      type: str
+    current_value:
+      description: The cluster's value (C(-) when unset).
+      type: str
+    requested_value:
+      description: The configuration's value (C(-) when unset).
+      type: str
+  sample: [{parameter: "Scheduling.SlurmQueues[debug].ComputeResources[t3micro].MaxCount", current_value: "4",
+            requested_value: "10"}]
+progress:
+  description: The status seen at each poll while waiting, with the seconds elapsed since the module started.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    elapsed:
+      description: Seconds since the module started.
+      type: float
+    phase:
+      description: What was waited for (C(create), C(update), C(delete), C(settle), C(stop_compute_fleet), C(start_compute_fleet)).
+      type: str
+    status:
+      description: The stack status (C(null) once gone), or the compute fleet status.
+      type: str
+  sample: [{elapsed: 7.1, phase: create, status: CREATE_IN_PROGRESS}, {elapsed: 8.2, phase: create, status: CREATE_COMPLETE}]
+elapsed_seconds:
+  description: Seconds the module run took.
+  returned: always
+  type: float
+  sample: 12.4
+failed_events:
+  description: The newest failed events of the cluster's stack, newest first, when a create, update or delete failed.
+  returned: on failure
+  type: list
+  elements: dict
+  sample: [{timestamp: "2025-11-21T05:44:02.000Z", logical_resource_id: HeadNodeWaitCondition1732,
+            resource_type: "AWS::CloudFormation::WaitCondition", resource_status: CREATE_FAILED,
+            resource_status_reason: "Failed to execute OnNodeConfigured script"}]
+"""
+
+try:
+    import yaml
+except ImportError:
+    HAS_YAML = False
+else:
+    HAS_YAML = True
+
+try:
+    import botocore
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_library as library
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_plan as plan
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import PclusterFailure
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import apply_aws_environment
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import cluster_name_error
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import uses_slurm_accounting
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_describe import ClusterReader
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_wait import Progress
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_wait import WaitTimeout
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_wait import poll
+
+
+def stack_status(stack):
+    return stack["StackStatus"] if stack else plan.GONE
+
+
+class ClusterRun:
+    """One run of the module on one cluster: what it reads, does and reports."""
+
+    def __init__(self, module, region):
+        self.module = module
+        self.params = module.params
+        self.name = module.params["name"]
+        self.region = region
+        self.reader = ClusterReader(module, region)
+        self.progress = Progress(module.params["wait_timeout"])
+        self.changed = False
+        self.actions = []
+        self.diff = None
+        self.facts = {"validation_messages": [], "change_set": []}
+
+    def result(self, cluster):
+        result = dict(self.facts, changed=self.changed, cluster=cluster or {}, actions=self.actions,
+                      progress=self.progress.polls, elapsed_seconds=self.progress.elapsed())
+        if self.diff is not None and self.module._diff:
+            result["diff"] = self.diff
+        return result
+
+    def record_messages(self, response):
+        """Keep the validation messages of the create or update that ran (the dryrun's when it has none)."""
+        self.facts["validation_messages"] = response.get("validation_messages") or self.facts["validation_messages"]
+
+    # Waiting -------------------------------------------------------------------------------------------------
+
+    def await_stack(self, goal):
+        """Poll the stack until its operation ends; PclusterFailure with the failed events unless the goal was met."""
+        stack = {}
+
+        def probe():
+            stack.clear()
+            stack.update(self.reader.stack(self.name) or {})
+            return stack_status(stack) or plan.DELETED  # what CloudFormation calls a stack that is gone
+
+        status = poll(probe, lambda s: plan.wait_outcome(goal, s) != "pending", self.progress, goal,
+                      self.params["poll_interval"])
+        if plan.wait_outcome(goal, status) == "failed":
+            raise self.stack_failure(stack, f"Cluster {self.name}: {goal} failed, the stack is {status}")
+        return stack or None
+
+    def await_fleet(self, phase, target):
+        poll(lambda: self.reader.fleet_status(self.name), lambda s: s in plan.FLEET_SETTLED_STATUSES, self.progress, phase,
+             self.params["poll_interval"])
+        status = self.progress.polls[-1]["status"]
+        if status != target:
+            raise PclusterFailure(f"Cluster {self.name}: the compute fleet is {status}, not {target}")
+
+    def stack_failure(self, stack, headline):
+        """A failure carrying pcluster's failure reasons and the stack's failed events."""
+        cluster = self.reader.describe(self.name, stack) if stack else None
+        events = self.reader.failed_events(self.name) if stack else []
+        reasons = [f"{f['failure_code']}: {f['failure_reason']}" for f in (cluster or {}).get("failures", [])]
+        lines = [headline] + reasons + (["Failed stack events:"] + plan.describe_failed_events(events) if events else [])
+        return PclusterFailure("\n".join(lines), cluster=cluster or {}, failed_events=events)
+
+    # state=present -------------------------------------------------------------------------------------------
+
+    def present(self, config):
+        stack = self.reader.stack(self.name)
+        action = plan.present_action(stack_status(stack), self.params["on_create_failed"])
+        if action in ("await", "await_deletion") and self.params["wait"] and not self.module.check_mode:
+            stack = self.await_stack("settle")
+            action = plan.present_action(stack_status(stack), self.params["on_create_failed"])
+        handler = {
+            "create": lambda: self.create(config),
+            "update": lambda: self.update(config, stack),
+            "recreate": lambda: self.recreate(config, stack),
+            "await": lambda: self.in_transition(stack),
+            "await_deletion": lambda: self.being_deleted(config, stack),
+            "fail_create_failed": lambda: self.create_failed(stack),
+            "fail_stuck": lambda: self.stuck(stack),
+        }[action]
+        return handler()
+
+    def create(self, config):
+        self.facts["validation_messages"] = library.validate_create(self.name, config, self.region, self.params)
+        self.changed = True
+        self.actions.append("create")
+        self.diff = {"before": {}, "after": config}
+        if self.module.check_mode:
+            return None
+        self.record_messages(library.create(self.name, config, self.region, self.params))
+        stack = self.await_stack("create") if self.params["wait"] else None
+        return self.reader.describe(self.name, stack)
+
+    def update(self, config, stack):
+        planned = library.plan_update(self.name, config, self.region, self.params)
+        self.facts.update(change_set=planned["change_set"], validation_messages=planned["validation_messages"])
+        if not planned["change_set"] and not planned["update_errors"]:
+            return self.reader.describe(self.name, stack)
+        fleet_steps = self.fleet_steps(planned)
+        self.changed = True
+        self.actions.extend(fleet_steps[:1] + ["update"] + fleet_steps[1:])
+        self.diff = plan.change_set_diff(planned["change_set"])
+        if self.module.check_mode:
+            return self.reader.describe(self.name, stack)
+        if fleet_steps:
+            return self.update_with_fleet_stopped(config, "start_compute_fleet" in fleet_steps)
+        self.record_messages(library.update(self.name, config, self.region, self.params))
+        return self.reader.describe(self.name, self.await_stack("update") if self.params["wait"] else None)
+
+    def fleet_steps(self, planned):
+        """The fleet steps the update needs ([] when none); PclusterFailure when the update cannot go through."""
+        errors = planned["update_errors"]
+        if not errors:
+            return []
+        details = {"change_set": planned["change_set"], "update_validation_errors": errors}
+        reasons = plan.describe_update_errors(errors)
+        if not plan.fleet_stop_resolves(errors):
+            raise PclusterFailure("\n".join([f"Cluster {self.name} cannot be updated:"] + reasons), **details)
+        if self.params["on_fleet_stop_required"] == "fail":
+            raise PclusterFailure("\n".join(
+                [f"Cluster {self.name}: the update needs the compute fleet stopped:"] + reasons
+                + ["Set on_fleet_stop_required to stop_and_start (or stop) to let the module stop the compute fleet, "
+                   "update the cluster and start the fleet again."]), **details)
+        return plan.fleet_actions(self.params["on_fleet_stop_required"])
+
+    def update_with_fleet_stopped(self, config, restart):
+        """Stop the fleet, update, wait for the update (the fleet can only start on a settled stack), start again."""
+        library.request_fleet_status(self.name, self.region, "STOP_REQUESTED")
+        self.await_fleet("stop_compute_fleet", "STOPPED")
+        try:
+            self.record_messages(library.update(self.name, config, self.region, self.params))
+            stack = self.await_stack("update")
+        finally:
+            if restart:
+                self.start_fleet()
+        return self.reader.describe(self.name, stack)
+
+    def start_fleet(self):
+        """Start the fleet again; when that fails too, warn instead of hiding the error being raised, if any."""
+        try:
+            library.request_fleet_status(self.name, self.region, "START_REQUESTED")
+            if self.params["wait"]:
+                self.await_fleet("start_compute_fleet", "RUNNING")
+        except (PclusterFailure, WaitTimeout) as error:
+            self.module.warn(f"Cluster {self.name}: the compute fleet could not be started again: {error}")
+
+    def recreate(self, config, stack):
+        self.actions.append("delete")
+        self.changed = True
+        if self.module.check_mode:
+            self.actions.append("create")
+            self.diff = {"before": {"cluster_status": stack_status(stack)}, "after": config}
+            return self.reader.describe(self.name, stack)
+        library.delete(self.name, self.region)
+        self.await_stack("delete")
+        return self.create(config)
+
+    def in_transition(self, stack):
+        self.module.warn(f"Cluster {self.name} is {stack_status(stack)}: its configuration was not compared. "
+                         "Run again with wait: true (not in check mode) to wait for it and then update it.")
+        return self.reader.describe(self.name, stack)
+
+    def being_deleted(self, config, stack):
+        if not self.module.check_mode:
+            raise PclusterFailure(f"Cluster {self.name} is being deleted (DELETE_IN_PROGRESS); run again with wait: true "
+                                  "to wait until it is gone and create it again.",
+                                  cluster=self.reader.describe(self.name, stack))
+        self.changed = True
+        self.actions.append("create")
+        self.diff = {"before": {"cluster_status": "DELETE_IN_PROGRESS"}, "after": config}
+        return self.reader.describe(self.name, stack)
+
+    def create_failed(self, stack):
+        raise self.stack_failure(stack, f"Cluster {self.name} failed to create ({stack_status(stack)}). Set on_create_failed: "
+                                        "recreate to delete and create it again, or state: absent to delete it.")
+
+    def stuck(self, stack):
+        raise self.stack_failure(stack, f"Cluster {self.name} is {stack_status(stack)}, from which no create, update or "
+                                        "delete can proceed; resolve it in CloudFormation first.")
+
+    # state=absent --------------------------------------------------------------------------------------------
+
+    def absent(self):
+        stack = self.reader.stack(self.name)
+        action = plan.absent_action(stack_status(stack))
+        if action == "none":
+            return None
+        if action == "delete":
+            self.changed = True
+            self.actions.append("delete")
+            self.diff = {"before": {"cluster_name": self.name, "cluster_status": stack_status(stack)}, "after": {}}
+            if self.module.check_mode:
+                return self.reader.describe(self.name, stack)
+            library.delete(self.name, self.region)
+        if self.params["wait"] and not self.module.check_mode:
+            return self.await_stack("delete")
+        return self.reader.describe(self.name)
+
+
+def load_config(module):
+    """The configuration as a dict, from config or config_file; fails naming the option when it cannot be one."""
+    config, path = module.params["config"], module.params["config_file"]
+    if path is not None:
+        if not HAS_YAML:
+            module.fail_json(msg=missing_required_lib("PyYAML"))
+        try:
+            with open(path, encoding="utf-8") as stream:
+                config = yaml.safe_load(stream)
+        except OSError as error:
+            module.fail_json(msg=f"config_file: cannot read {path}: {error.strerror}")
+        except yaml.YAMLError as error:
+            module.fail_json(msg=f"config_file: {path} is not valid YAML: {error}")
+        if not isinstance(config, dict):
+            module.fail_json(msg=f"config_file: {path} must hold a mapping (the cluster configuration), "
+                                 f"not {type(config).__name__}")
+    if not config:
+        module.fail_json(msg="config: the cluster configuration is empty")
+    return config
+
+
+def check_request(module):
+    """Everything that can be refused without AWS: the name, then the configuration against pcluster's schema."""
+    config = load_config(module) if module.params["state"] == "present" else None
+    error = cluster_name_error(module.params["name"], uses_slurm_accounting(config))
+    if error:
+        module.fail_json(msg=error)
+    region = apply_aws_environment(module)
+    if config is not None:
+        try:
+            lines = library.schema_errors(module.params["name"], config)
+        except PclusterFailure as failure:
+            module.fail_json(msg=failure.message, **failure.details)
+        if lines:
+            module.fail_json(msg="\n".join(["config: the cluster configuration is invalid:"] + lines), config_errors=lines)
+    return config, region
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type="str", required=True, aliases=["cluster_name"]),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        config=dict(type="dict"),
+        config_file=dict(type="path"),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=3600),
+        poll_interval=dict(type="float", default=15),
+        rollback_on_failure=dict(type="bool", default=False),
+        suppress_validators=dict(type="list", elements="str"),
+        validation_failure_level=dict(type="str", choices=["INFO", "WARNING", "ERROR"]),
+        force_update=dict(type="bool", default=False),
+        on_fleet_stop_required=dict(type="str", choices=list(plan.FLEET_STOP_POLICIES), default="fail"),
+        on_create_failed=dict(type="str", choices=list(plan.CREATE_FAILED_POLICIES), default="fail"),
+    )
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=[("config", "config_file")],
+        required_if=[("state", "present", ("config", "config_file"), True)],
+        supports_check_mode=True,
+    )
+    config, region = check_request(module)
+    run = ClusterRun(module, region)
+    try:
+        cluster = run.present(config) if module.params["state"] == "present" else run.absent()
+    except PclusterFailure as failure:
+        module.fail_json(msg=failure.message, **dict(run.result(None), **failure.details))
+    except WaitTimeout as timeout:
+        module.fail_json(msg=f"Cluster {run.name}: timed out after {module.params['wait_timeout']} s waiting for "
+                             f"{timeout.phase}; last status {timeout.status}", **run.result(run.reader.describe(run.name)))
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        module.fail_json_aws(error, msg=f"Cluster {run.name}: AWS call failed", **run.result(None))
+    module.exit_json(**run.result(cluster))
+
+
+if __name__ == "__main__":
+    main()

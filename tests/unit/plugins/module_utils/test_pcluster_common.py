@@ -1,0 +1,90 @@
+"""Unit tests of plugins/module_utils/pcluster_common.py: name and config checks, the AWS environment (no AWS call)."""
+# pylint: disable=missing-function-docstring  # the test names say what they check
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+# This work tree is the collection obi.hpc_provisioner through the collections path that bootstrap.sh sets up.
+sys.path[:0] = [os.environ.get("ANSIBLE_COLLECTIONS_PATH") or str(Path(__file__).resolve().parents[4] / ".build" / "collections")]
+
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_common as common  # noqa: E402  pylint: disable=wrong-import-position
+
+ACCOUNTING = {"Scheduling": {"SlurmSettings": {"Database": {"Uri": "db:3306"}}}}
+
+
+@pytest.mark.parametrize("name", ["ab", "pcluster-vlab1-project1", "A1-b2", "a" * 60])
+def test_valid_names_pass(name):
+    assert common.cluster_name_error(name) is None
+
+
+@pytest.mark.parametrize("name, why", [
+    ("1abc", "start with a letter"), ("-abc", "start with a letter"), ("ab_c", "letters, digits and hyphens"),
+    ("ab.c", "letters, digits and hyphens"), ("a", "2 to 60"), ("", "2 to 60"), ("a" * 61, "at most 60"),
+])
+def test_invalid_names_say_why(name, why):
+    error = common.cluster_name_error(name)
+    assert error.startswith("name: ") and why in error
+
+
+def test_slurm_accounting_limits_names_to_40():
+    assert common.uses_slurm_accounting(ACCOUNTING)
+    assert common.cluster_name_error("a" * 40, slurm_accounting=True) is None
+    error = common.cluster_name_error("a" * 41, slurm_accounting=True)
+    assert "at most 40" in error and "Slurm accounting" in error
+
+
+@pytest.mark.parametrize("config", [
+    None, {}, {"Scheduling": "slurm"}, {"Scheduling": {"SlurmSettings": {}}}, {"Scheduling": {"SlurmSettings": None}},
+])
+def test_no_slurm_accounting(config):
+    assert not common.uses_slurm_accounting(config)
+
+
+def test_external_slurmdbd_is_slurm_accounting():
+    assert common.uses_slurm_accounting({"Scheduling": {"SlurmSettings": {"ExternalSlurmdbd": {"Host": "h"}}}})
+
+
+def test_schema_errors_become_field_paths():
+    messages = {"HeadNode": {"Networking": {"SecurityGroups": ["Not a valid list."]}},
+                "Scheduling": {"SlurmQueues": {0: {"ComputeResources": {1: {"MaxCount": ["Not a valid integer."]}}}}},
+                "Bogus": ["Unknown field."]}
+    assert common.schema_error_lines(messages) == [
+        "Bogus: Unknown field.",
+        "HeadNode.Networking.SecurityGroups: Not a valid list.",
+        "Scheduling.SlurmQueues[0].ComputeResources[1].MaxCount: Not a valid integer.",
+    ]
+
+
+def test_schema_errors_without_a_field():
+    assert common.schema_error_lines(["Invalid input type."]) == ["config: Invalid input type."]
+    assert common.schema_error_lines({"_schema": [{"x": ["bad"]}]}) == ["_schema.x: bad"]
+
+
+def test_environment_from_keys_drops_an_inherited_profile():
+    to_set, to_unset = common.aws_environment("eu-west-1", "http://127.0.0.1:5000", {
+        "aws_access_key_id": "AK", "aws_secret_access_key": "SK", "aws_session_token": None, "verify": None})
+    assert to_set == {"AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
+                      "AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK"}
+    assert to_unset == ["AWS_PROFILE", "AWS_SESSION_TOKEN"]
+
+
+def test_environment_from_a_profile_drops_inherited_keys():
+    to_set, to_unset = common.aws_environment("us-east-1", None, {"profile_name": "hpc", "verify": "/etc/ca.pem"})
+    assert to_set == {"AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_PROFILE": "hpc",
+                      "AWS_CA_BUNDLE": "/etc/ca.pem"}
+    assert "AWS_ACCESS_KEY_ID" in to_unset and "AWS_SESSION_TOKEN" in to_unset
+
+
+def test_environment_without_credentials_keeps_the_inherited_ones():
+    to_set, to_unset = common.aws_environment("us-east-1", None, {"verify": True})
+    assert to_set == {"AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"} and to_unset == []
+
+
+def test_tag_filters_ignore_unset_values():
+    tags = {common.COST_TAG_VLAB: "v1", common.COST_TAG_PROJECT: "p1"}
+    assert common.tags_match(tags, {common.COST_TAG_VLAB: "v1", common.COST_TAG_PROJECT: None})
+    assert not common.tags_match(tags, {common.COST_TAG_VLAB: "v2"})
+    assert not common.tags_match({}, {common.COST_TAG_PROJECT: "p1"})
