@@ -13,6 +13,10 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
+# This work tree is the collection obi.hpc_provisioner on the collections path that scripts/bootstrap.sh
+# makes; on sys.path, the unit tests import it as ansible_collections.obi.hpc_provisioner.
+COLLECTIONS_PATH = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep)[0] or str(REPO_ROOT / ".build" / "collections")
+sys.path.insert(0, COLLECTIONS_PATH)
 
 
 def _free_port():

@@ -300,8 +300,16 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import fsx_dra as dra
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.fsx_api import FsxApi
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.fsx_api import FsxAWSError
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils.fsx_wait import Deadline
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils.fsx_wait import WaitTimeout
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.waiting import Deadline
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.waiting import WaitTimeout
+
+# Associations take from seconds (an update) to tens of minutes (a create importing a large bucket):
+# polls back off from 1 s to this, so that a long wait costs few calls.
+LONGEST_POLL_SECONDS = 30
+
+
+def _lifecycle(association):
+    return association["Lifecycle"] if association else "gone"
 
 
 def argument_spec():
@@ -372,7 +380,8 @@ class DraRun:
     def _wait(self, association, settled, goal):
         """Poll the association until ``settled``; a timeout fails naming it, its lifecycle and how to resume."""
         try:
-            return self.deadline.until(lambda: self.api.association(association["AssociationId"]), settled, association)
+            return self.deadline.until(lambda: self.api.association(association["AssociationId"]), settled, goal,
+                                       LONGEST_POLL_SECONDS, current=association, status_of=_lifecycle)
         except WaitTimeout as timeout:
             last = timeout.last or association
             raise WaitFailed(

@@ -279,9 +279,8 @@ from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_commo
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import cluster_name_error
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import uses_slurm_accounting
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_describe import ClusterReader
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_wait import Progress
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_wait import WaitTimeout
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_wait import poll
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.waiting import Deadline
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.waiting import WaitTimeout
 
 
 def stack_status(stack):
@@ -297,7 +296,7 @@ class ClusterRun:
         self.name = module.params["name"]
         self.region = region
         self.reader = ClusterReader(module, region)
-        self.progress = Progress(module.params["wait_timeout"])
+        self.progress = Deadline(module.params["wait_timeout"])
         self.changed = False
         self.actions = []
         self.diff = None
@@ -325,16 +324,15 @@ class ClusterRun:
             stack.update(self.reader.stack(self.name) or {})
             return stack_status(stack) or plan.DELETED  # what CloudFormation calls a stack that is gone
 
-        status = poll(probe, lambda s: plan.wait_outcome(goal, s) != "pending", self.progress, goal,
-                      self.params["poll_interval"])
+        status = self.progress.until(probe, lambda s: plan.wait_outcome(goal, s) != "pending", goal,
+                                     self.params["poll_interval"])
         if plan.wait_outcome(goal, status) == "failed":
             raise self.stack_failure(stack, f"Cluster {self.name}: {goal} failed, the stack is {status}")
         return stack or None
 
     def await_fleet(self, phase, target):
-        poll(lambda: self.reader.fleet_status(self.name), lambda s: s in plan.FLEET_SETTLED_STATUSES, self.progress, phase,
-             self.params["poll_interval"])
-        status = self.progress.polls[-1]["status"]
+        status = self.progress.until(lambda: self.reader.fleet_status(self.name),
+                                     lambda s: s in plan.FLEET_SETTLED_STATUSES, phase, self.params["poll_interval"])
         if status != target:
             raise PclusterFailure(f"Cluster {self.name}: the compute fleet is {status}, not {target}")
 
@@ -550,7 +548,7 @@ def main():
         module.fail_json(msg=failure.message, **dict(run.result(None), **failure.details))
     except WaitTimeout as timeout:
         module.fail_json(msg=f"Cluster {run.name}: timed out after {module.params['wait_timeout']} s waiting for "
-                             f"{timeout.phase}; last status {timeout.status}", **run.result(run.reader.describe(run.name)))
+                             f"{timeout.phase}; last status {timeout.last}", **run.result(run.reader.describe(run.name)))
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         module.fail_json_aws(error, msg=f"Cluster {run.name}: AWS call failed", **run.result(None))
     module.exit_json(**run.result(cluster))

@@ -379,9 +379,8 @@ def test_info_retries_throttled_reads(emu, run_playbook, main_cluster):
 # Failures ---------------------------------------------------------------------------------------------------------
 
 
-def queue_create_failure(emu, seconds=1):
-    # At least 1 s of CREATE_IN_PROGRESS: with 0 s the emulator settles the fault before it records the stack's
-    # DisableRollback, and the stack ends ROLLBACK_COMPLETE even with rollback_on_failure false.
+def queue_create_failure(emu, seconds=0):
+    """The next cluster stack stays CREATE_IN_PROGRESS for ``seconds``, then fails on its head node."""
     emu.control("POST", "settings", {"stack_create_seconds": seconds})
     emu.control("POST", "faults/stack_create_failed", {"reason": FAILED_SCRIPT})
 
@@ -415,11 +414,11 @@ def test_recreate_waits_for_the_failure_then_deletes_and_creates(emu, run_playbo
     # pcluster names the log group it retains after <name>-<UTC minute of creation>: a create failing, deleted and
     # made again within one minute (only on the emulator) would collide with it, so this cluster logs nowhere.
     name, config = "pct-again", cluster_config(zone, Monitoring={"Logs": {"CloudWatch": {"Enabled": False}}})
-    queue_create_failure(emu, seconds=6)  # still CREATE_IN_PROGRESS when the next run looks
+    queue_create_failure(emu, seconds=20)  # still CREATE_IN_PROGRESS when the next run looks, even on a loaded machine
     started = run_playbook(play(emu, [task("Start", name=name, config=config, wait=False)])).results("Start")
     assert started["changed"] and started["progress"] == [] and started["cluster"]["cluster_status"] == "CREATE_IN_PROGRESS"
 
-    emu.control("POST", "settings", {"stack_create_seconds": 1})  # for the new stack; the failing one keeps its 6 s
+    emu.control("POST", "settings", {"stack_create_seconds": 1})  # for the new stack; the failing one keeps its 20 s
     run = run_playbook(play(emu, [task("Recreate", name=name, config=config, on_create_failed="recreate")]))
     assert run.rc == 0, run.stdout + run.stderr
     result = run.results("Recreate")

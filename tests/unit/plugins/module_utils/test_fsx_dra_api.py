@@ -2,21 +2,16 @@
 retrying client as AnsibleAWSModule.client does: pagination, not-found answers, throttling retries, error naming."""
 # pylint: disable=missing-function-docstring,redefined-outer-name  # test names say what they check; pytest fixtures
 
-import os
-import sys
 from pathlib import Path
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
-sys.path.insert(0, os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep)[0] or str(Path(__file__).resolve().parents[4] / ".build" / "collections"))
-
-# pylint: disable=wrong-import-position
-from ansible_collections.amazon.aws.plugins.module_utils import cloud  # noqa: E402
-from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper  # noqa: E402
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils import fsx_api  # noqa: E402
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils.fsx_dra import DraError  # noqa: E402
+from ansible_collections.amazon.aws.plugins.module_utils import cloud
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import fsx_api
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.fsx_dra import DraError
 
 FS = "fs-0123456789abcdef0"
 

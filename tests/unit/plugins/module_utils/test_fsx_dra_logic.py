@@ -2,18 +2,12 @@
 # pylint: disable=missing-function-docstring  # test names say what they check
 
 import datetime
-import os
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-# This work tree is the collection obi.hpc_provisioner through the collections path that bootstrap.sh sets up.
-sys.path.insert(0, os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep)[0] or str(Path(__file__).resolve().parents[4] / ".build" / "collections"))
-
-# pylint: disable=wrong-import-position
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils import fsx_dra as dra  # noqa: E402
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import fsx_dra as dra
 
 FS = "fs-0123456789abcdef0"
 

@@ -1,19 +1,12 @@
 """Unit tests of the pure decision logic in plugins/module_utils/keypair.py (no AWS call at all)."""
 # pylint: disable=missing-function-docstring  # the test names say what they check
 
-import os
-import sys
-from pathlib import Path
-
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-# This work tree is the collection obi.hpc_provisioner through the collections path that bootstrap.sh sets up.
-sys.path.insert(0, os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep)[0] or str(Path(__file__).resolve().parents[4] / ".build" / "collections"))
-
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils import keypair as kp  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import keypair as kp
 
 CTX = {"name": "pcluster-v-p", "key_type": "ed25519", "secret_store": "secretsmanager", "secret_name": "pcluster-v-p",
        "recreate": False}

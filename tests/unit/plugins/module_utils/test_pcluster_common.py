@@ -1,16 +1,9 @@
 """Unit tests of plugins/module_utils/pcluster_common.py: name and config checks, the AWS environment (no AWS call)."""
 # pylint: disable=missing-function-docstring  # the test names say what they check
 
-import os
-import sys
-from pathlib import Path
-
 import pytest
 
-# This work tree is the collection obi.hpc_provisioner through the collections path that bootstrap.sh sets up.
-sys.path[:0] = [os.environ.get("ANSIBLE_COLLECTIONS_PATH") or str(Path(__file__).resolve().parents[4] / ".build" / "collections")]
-
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_common as common  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_common as common
 
 ACCOUNTING = {"Scheduling": {"SlurmSettings": {"Database": {"Uri": "db:3306"}}}}
 

@@ -2,19 +2,13 @@
 # pylint: disable=missing-function-docstring  # the test names say what they check
 
 import datetime
-import os
-import sys
-from pathlib import Path
 
 import pytest
 from pcluster.api.converters import cloud_formation_status_to_cluster_status
 from pcluster.api.models import CloudFormationStackStatus
 from pcluster.aws.aws_resources import StackInfo
 
-# This work tree is the collection obi.hpc_provisioner through the collections path that bootstrap.sh sets up.
-sys.path[:0] = [os.environ.get("ANSIBLE_COLLECTIONS_PATH") or str(Path(__file__).resolve().parents[4] / ".build" / "collections")]
-
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_describe as describe  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_describe as describe
 
 CREATED = datetime.datetime(2025, 11, 21, 5, 43, 49, 516000, tzinfo=datetime.timezone.utc)
 STACK = {

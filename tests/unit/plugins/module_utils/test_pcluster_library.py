@@ -1,10 +1,6 @@
 """Unit tests of plugins/module_utils/pcluster_library.py: pcluster's errors and contents as the modules report them."""
 # pylint: disable=missing-function-docstring  # the test names say what they check
 
-import os
-import sys
-from pathlib import Path
-
 from pcluster.api.errors import BadRequestException
 from pcluster.api.errors import CreateClusterBadRequestException
 from pcluster.api.errors import DryrunOperationException
@@ -13,10 +9,7 @@ from pcluster.api.models import ConfigValidationMessage
 from pcluster.api.models import CreateClusterBadRequestExceptionResponseContent
 from pcluster.cli.exceptions import ParameterException
 
-# This work tree is the collection obi.hpc_provisioner through the collections path that bootstrap.sh sets up.
-sys.path[:0] = [os.environ.get("ANSIBLE_COLLECTIONS_PATH") or str(Path(__file__).resolve().parents[4] / ".build" / "collections")]
-
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_library as library  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_library as library
 
 
 def test_validation_options_leave_unset_ones_out():

@@ -1,18 +1,11 @@
 """Unit tests of plugins/module_utils/pcluster_plan.py: what pcluster_cluster decides from what it read."""
 # pylint: disable=missing-function-docstring  # the test names say what they check
 
-import os
-import sys
-from pathlib import Path
-
 import pytest
 from pcluster.api.controllers.cluster_operations_controller import _create_message
 from pcluster.config import update_policy
 
-# This work tree is the collection obi.hpc_provisioner through the collections path that bootstrap.sh sets up.
-sys.path[:0] = [os.environ.get("ANSIBLE_COLLECTIONS_PATH") or str(Path(__file__).resolve().parents[4] / ".build" / "collections")]
-
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_plan as plan  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_plan as plan
 
 
 @pytest.mark.parametrize("status, on_create_failed, action", [

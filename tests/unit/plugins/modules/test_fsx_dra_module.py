@@ -2,18 +2,13 @@
 the module sleeps. What it writes, in which order, what it waits for, and what it says when it stops."""
 # pylint: disable=missing-function-docstring,redefined-outer-name  # test names say what they check; pytest fixtures
 
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep)[0] or str(Path(__file__).resolve().parents[4] / ".build" / "collections"))
-
-# pylint: disable=wrong-import-position
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils import fsx_dra as dra  # noqa: E402
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils.fsx_wait import Deadline  # noqa: E402
-from ansible_collections.obi.hpc_provisioner.plugins.modules import fsx_dra  # noqa: E402
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import fsx_dra as dra
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.waiting import Deadline
+from ansible_collections.obi.hpc_provisioner.plugins.modules import fsx_dra
 
 FS = "fs-0123456789abcdef0"
 REPOSITORY = "s3://bucket/project/"

@@ -6,9 +6,7 @@ tests can say "no mutating call", and selected operations can be made to fail wi
 # pylint: disable=missing-function-docstring,redefined-outer-name  # test names say what they check; pytest fixtures
 
 import json
-import os
 import sys
-from pathlib import Path
 
 import boto3
 import pytest
@@ -18,13 +16,9 @@ from moto import mock_aws
 
 from ansible.module_utils.testing import patch_module_args
 
-# This work tree is the collection obi.hpc_provisioner through the collections path that bootstrap.sh sets up.
-sys.path.insert(0, os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep)[0] or str(Path(__file__).resolve().parents[4] / ".build" / "collections"))
-
-# pylint: disable=wrong-import-position
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils import keypair as kp  # noqa: E402
-from ansible_collections.obi.hpc_provisioner.plugins.modules import vlab_keypair  # noqa: E402
-from ansible_collections.obi.hpc_provisioner.plugins.modules import vlab_keypair_info  # noqa: E402
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import keypair as kp
+from ansible_collections.obi.hpc_provisioner.plugins.modules import vlab_keypair
+from ansible_collections.obi.hpc_provisioner.plugins.modules import vlab_keypair_info
 
 REGION = "us-east-1"
 READ_PREFIXES = ("Describe", "Get", "List")
