@@ -65,7 +65,7 @@ ensure_collection_path() {
 
 if ! { ensure_system_packages && ensure_venv && ensure_collection_path; }; then
     log "failed"
-    return 1 2>/dev/null || exit 1
+    if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then return 1; else exit 1; fi
 fi
 export PATH="$VENV/bin:$PATH"
 export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"

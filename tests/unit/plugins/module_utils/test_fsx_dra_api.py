@@ -2,7 +2,6 @@
 retrying client as AnsibleAWSModule.client does: pagination, not-found answers, throttling retries, error naming."""
 # pylint: disable=missing-function-docstring,redefined-outer-name  # test names say what they check; pytest fixtures
 
-from pathlib import Path
 
 import boto3
 import pytest

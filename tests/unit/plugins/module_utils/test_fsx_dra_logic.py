@@ -3,7 +3,6 @@
 
 import datetime
 import re
-from pathlib import Path
 
 import pytest
 

@@ -2,7 +2,6 @@
 the module sleeps. What it writes, in which order, what it waits for, and what it says when it stops."""
 # pylint: disable=missing-function-docstring,redefined-outer-name  # test names say what they check; pytest fixtures
 
-from pathlib import Path
 
 import pytest
 

@@ -6,7 +6,6 @@ tests can say "no mutating call", and selected operations can be made to fail wi
 # pylint: disable=missing-function-docstring,redefined-outer-name  # test names say what they check; pytest fixtures
 
 import json
-import sys
 
 import boto3
 import pytest
