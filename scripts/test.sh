@@ -5,5 +5,6 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
 cd "$REPO"
-python -m pytest tests -p no:cacheprovider -W ignore::DeprecationWarning "$@"
+# Two workers (the machines have 2 cores); each gets whole test files and its own emulator.
+python -m pytest tests -p no:cacheprovider -W ignore::DeprecationWarning -n 2 --dist loadfile "$@"
 VENV="$VENV" bash "$REPO/scripts/lint.sh"
