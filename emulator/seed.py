@@ -545,6 +545,19 @@ def seed(endpoint, region=DEFAULT_REGION, subnet_count=DEFAULT_SUBNETS, prefix=D
     return document
 
 
+def site_settings(document):
+    """The lifecycle playbooks' site settings (playbooks/vars/lifecycle.yml) for a landing zone seeded here."""
+    buckets, rds = document["buckets"], document["rds"]
+    return {
+        "hpc_discovery_tags": {"HPC_Goal": "compute_cluster", "landing-zone": document["prefix"]},
+        "hpc_claim_table": document["claim_table"], "hpc_home_efs_id": document["efs_id"],
+        "hpc_public_bucket": buckets["public"], "hpc_private_bucket": buckets["private"],
+        "hpc_scratch_bucket": buckets["scratch"], "hpc_infra_bucket": buckets["infra_assets"],
+        "hpc_database_uri": f"{rds['endpoint']}:{rds['port']}", "hpc_database_user": rds["master_username"],
+        "hpc_database_password_secret_arn": rds["master_password_secret_arn"],
+    }
+
+
 def _subnet_entry(subnet):
     return {"id": subnet["SubnetId"], "az": subnet["AvailabilityZone"], "cidr": subnet["CidrBlock"],
             "name": tag_dict(subnet.get("Tags")).get("Name", "")}
@@ -559,6 +572,7 @@ def parse_args(argv):
     parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="prefix of every name, bucket names included")
     parser.add_argument("--vpc-cidr", default=DEFAULT_VPC_CIDR, help="the VPC's 10.x.0.0/16")
     parser.add_argument("--output", help="also write the JSON document to this file")
+    parser.add_argument("--site-vars", help="also write the lifecycle playbooks' site settings (JSON) to this file")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     return parser.parse_args(argv)
 
@@ -579,6 +593,9 @@ def main(argv=None):
     if args.output:
         with open(args.output, "w", encoding="utf-8") as output:
             output.write(text + "\n")
+    if args.site_vars:
+        with open(args.site_vars, "w", encoding="utf-8") as output:
+            json.dump(site_settings(document), output, indent=2, sort_keys=True)
     print(text)
 
 

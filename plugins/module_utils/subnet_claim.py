@@ -1,0 +1,193 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Open Brain Institute
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Atomic compute-subnet claims in a DynamoDB table (hash key ``subnet_id``, attribute ``cluster``).
+
+A claim is a conditional PutItem: it succeeds only when the subnet has no claim or is already this cluster's,
+so two concurrent runs can never hold one subnet. Two concurrent runs for the same cluster may each win a
+different subnet; both then keep the lowest subnet id of the cluster's claims and conditionally delete the
+others, so they converge on one claim. Nothing here reads then writes unconditionally.
+
+The functions take boto3 clients (plain or wrapped with AWSRetry) so that tests can call them from threads.
+"""
+
+import datetime
+import ipaddress
+
+DEFAULT_SUBNET_FILTERS = {"tag:HPC_Goal": "compute_cluster"}
+AWS_RESERVED_ADDRESSES = 5  # AWS keeps the first four and the last address of every subnet
+
+
+class ClaimError(Exception):
+    """A claim that cannot be made, with a message for people."""
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _conditional_failed(error):
+    response = getattr(error, "response", None) or {}
+    return response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def claims_of(dynamodb, table, cluster):
+    """Every claim item (plain dicts of strings) held by ``cluster``, all pages, strongly consistent."""
+    items = []
+    kwargs = {"TableName": table, "ConsistentRead": True, "FilterExpression": "#c = :c",
+              "ExpressionAttributeNames": {"#c": "cluster"}, "ExpressionAttributeValues": {":c": {"S": cluster}}}
+    while True:
+        page = dynamodb.scan(**kwargs)
+        items.extend({key: value.get("S", value.get("N")) for key, value in item.items()} for item in page["Items"])
+        if not page.get("LastEvaluatedKey"):
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return sorted(items, key=lambda item: item["subnet_id"])
+
+
+def claimed_subnets(dynamodb, table):
+    """{subnet_id: cluster} of every claim in the table, all pages."""
+    claimed = {}
+    kwargs = {"TableName": table, "ConsistentRead": True}
+    while True:
+        page = dynamodb.scan(**kwargs)
+        for item in page["Items"]:
+            claimed[item["subnet_id"]["S"]] = item.get("cluster", {}).get("S")
+        if not page.get("LastEvaluatedKey"):
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return claimed
+
+
+def candidate_subnets(ec2, filters=None, subnet_ids=None, vpc_id=None):
+    """The compute subnets found by tag filters (or the given ids), sorted by subnet id."""
+    filters = dict(DEFAULT_SUBNET_FILTERS if filters is None else filters)
+    if vpc_id:
+        filters["vpc-id"] = vpc_id
+    kwargs = {"Filters": [{"Name": key, "Values": value if isinstance(value, list) else [value]}
+                          for key, value in filters.items()]}
+    if subnet_ids:
+        kwargs["SubnetIds"] = list(subnet_ids)
+    subnets = []
+    for page in ec2.get_paginator("describe_subnets").paginate(**kwargs):
+        subnets.extend(page["Subnets"])
+    return sorted(subnets, key=lambda subnet: subnet["SubnetId"])
+
+
+def offering_zones(ec2, instance_types):
+    """The availability zones that offer every one of ``instance_types`` ({type: set of zones} too)."""
+    per_type = {}
+    for instance_type in instance_types:
+        zones = set()
+        paginator = ec2.get_paginator("describe_instance_type_offerings")
+        for page in paginator.paginate(LocationType="availability-zone",
+                                       Filters=[{"Name": "instance-type", "Values": [instance_type]}]):
+            zones.update(offer["Location"] for offer in page["InstanceTypeOfferings"])
+        per_type[instance_type] = zones
+    common = set.intersection(*per_type.values()) if per_type else None
+    return common, per_type
+
+
+def is_unused(subnet):
+    """True when no address of the subnet is in use (a subnet is free only when wholly unused)."""
+    size = ipaddress.ip_network(subnet["CidrBlock"]).num_addresses
+    return subnet.get("AvailableIpAddressCount", size - AWS_RESERVED_ADDRESSES) >= size - AWS_RESERVED_ADDRESSES
+
+
+def eligible_subnets(subnets, zones, claimed, cluster, require_unused=True):
+    """Subnets this cluster may claim: in an offering zone, unclaimed (or its own) and unused unless its own."""
+    eligible = []
+    for subnet in subnets:
+        owner = claimed.get(subnet["SubnetId"])
+        if zones is not None and subnet["AvailabilityZone"] not in zones:
+            continue
+        if owner not in (None, cluster):
+            continue
+        if owner is None and require_unused and not is_unused(subnet):
+            continue
+        eligible.append(subnet)
+    return eligible
+
+
+def put_claim(dynamodb, table, cluster, subnet, attributes=None):
+    """Claim one subnet atomically; True when it is now this cluster's, False when another holds it."""
+    item = {key: {"S": str(value)} for key, value in (attributes or {}).items()}
+    item.update({"subnet_id": {"S": subnet["SubnetId"]}, "cluster": {"S": cluster},
+                 "availability_zone": {"S": subnet["AvailabilityZone"]}, "claimed_at": {"S": _now()}})
+    try:
+        dynamodb.put_item(TableName=table, Item=item,
+                          ConditionExpression="attribute_not_exists(subnet_id) OR #c = :c",
+                          ExpressionAttributeNames={"#c": "cluster"},
+                          ExpressionAttributeValues={":c": {"S": cluster}})
+    except Exception as error:  # pylint: disable=broad-exception-caught  # only the condition failure is expected
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
+def delete_claim(dynamodb, table, cluster, subnet_id):
+    """Delete the claim on ``subnet_id`` if (and only if) ``cluster`` holds it; True when one was deleted."""
+    try:
+        dynamodb.delete_item(TableName=table, Key={"subnet_id": {"S": subnet_id}},
+                             ConditionExpression="#c = :c", ExpressionAttributeNames={"#c": "cluster"},
+                             ExpressionAttributeValues={":c": {"S": cluster}})
+    except Exception as error:  # pylint: disable=broad-exception-caught
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
+def claim(dynamodb, ec2, table, cluster, instance_types=(), filters=None, subnet_ids=None, vpc_id=None,
+          require_unused=True, attributes=None, check_mode=False):
+    """Claim a subnet for ``cluster`` (or find its claim); returns {subnet_id, availability_zone, changed, ...}.
+
+    Raises ClaimError when the cluster's claim is in a zone that lacks an instance type, or when no subnet is left.
+    """
+    zones, per_type = offering_zones(ec2, instance_types) if instance_types else (None, {})
+    missing = sorted(t for t, z in per_type.items() if not z)
+    if missing:
+        raise ClaimError(f"instance types not offered in any availability zone of the region: {', '.join(missing)}")
+    held = claims_of(dynamodb, table, cluster)
+    if held:
+        mine = held[0]
+        if zones is not None and mine.get("availability_zone") not in zones:
+            raise ClaimError(f"cluster {cluster} holds subnet {mine['subnet_id']} in {mine.get('availability_zone')}, "
+                             f"which does not offer all of {', '.join(instance_types)} (offered in: "
+                             f"{', '.join(sorted(zones)) or 'none'}); delete the cluster to move it")
+        released = [item["subnet_id"] for item in held[1:]
+                    if not check_mode and delete_claim(dynamodb, table, cluster, item["subnet_id"])]
+        return {"subnet_id": mine["subnet_id"], "availability_zone": mine.get("availability_zone"),
+                "changed": bool(released), "reused": True, "released": released, "claim": mine}
+    subnets = candidate_subnets(ec2, filters, subnet_ids, vpc_id)
+    claimed = claimed_subnets(dynamodb, table)
+    eligible = eligible_subnets(subnets, zones, claimed, cluster, require_unused)
+    for subnet in eligible:
+        if check_mode:
+            return {"subnet_id": subnet["SubnetId"], "availability_zone": subnet["AvailabilityZone"],
+                    "changed": True, "reused": False, "released": [], "claim": None}
+        if not put_claim(dynamodb, table, cluster, subnet, attributes):
+            continue  # another run won this one: try the next
+        # A concurrent run for the same cluster may have won another subnet: keep the lowest id, drop the rest.
+        held = claims_of(dynamodb, table, cluster)
+        keep = held[0] if held else None
+        released = [item["subnet_id"] for item in held[1:] if delete_claim(dynamodb, table, cluster, item["subnet_id"])]
+        if keep is None:  # our claim was dropped by the other run after it kept a lower one; it is the cluster's
+            continue
+        return {"subnet_id": keep["subnet_id"], "availability_zone": keep.get("availability_zone"),
+                "changed": True, "reused": keep["subnet_id"] != subnet["SubnetId"], "released": released,
+                "claim": keep}
+    where = f" in {', '.join(sorted(zones))} (the zones offering {', '.join(instance_types)})" if zones is not None else ""
+    raise ClaimError(f"no free compute subnet{where}: {len(subnets)} candidate subnets, "
+                     f"{sum(1 for s in subnets if s['SubnetId'] in claimed)} claimed")
+
+
+def release(dynamodb, table, cluster, check_mode=False):
+    """Delete every claim of ``cluster``; returns the released subnet ids."""
+    held = claims_of(dynamodb, table, cluster)
+    if check_mode:
+        return [item["subnet_id"] for item in held]
+    return [item["subnet_id"] for item in held if delete_claim(dynamodb, table, cluster, item["subnet_id"])]

@@ -1,0 +1,181 @@
+"""Role obi.hpc_provisioner.cluster_config: every tier and variant renders and passes pcluster's own schema offline;
+bad input fails naming the valid values; Lustre passes pcluster's create dryrun on the seeded landing zone."""
+# pylint: disable=missing-function-docstring  # the test names say what they check
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from emulator.seed import seed
+
+ROLE = "obi.hpc_provisioner.cluster_config"
+TIERS = ["debug", "prod-mpi", "mixed-prod-mpi", "prod-mpi-intel", "prod-mpi-mem", "prod-mpi-hpc", "prod-batch"]
+NODE_SCRIPT = Path(__file__).resolve().parents[2] / "roles" / "node_bootstrap" / "files" / "on_node_configured.sh"
+
+
+@pytest.fixture(scope="module")
+def zone(emulator):
+    return seed(emulator.endpoint, prefix="ccf", subnet_count=2)
+
+
+def role_vars(zone, **overrides):
+    values = {
+        "cluster_config_vlab_id": "vlab-cc", "cluster_config_project_id": "proj-cc",
+        "cluster_config_subnet_id": zone["subnet_ids"][0]["id"],
+        "cluster_config_security_group_ids": [zone["security_group_id"]],
+        "cluster_config_home_efs_id": zone["efs_id"], "cluster_config_ami_id": zone["ami_id"],
+        "cluster_config_public_bucket": zone["buckets"]["public"],
+        "cluster_config_private_bucket": zone["buckets"]["private"],
+        "cluster_config_scratch_bucket": zone["buckets"]["scratch"],
+        "cluster_config_infra_bucket": zone["buckets"]["infra_assets"],
+        "cluster_config_node_script_url": f"s3://{zone['buckets']['infra_assets']}/hpc_provisioner/node/on_node_configured.sh",
+        "cluster_config_node_collection_url": f"s3://{zone['buckets']['infra_assets']}/hpc_provisioner/node/obi.tar.gz",
+        "cluster_config_node_vars_url": f"s3://{zone['buckets']['infra_assets']}/hpc_provisioner/node/vars.yml",
+        "cluster_config_sim_public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbb sim",
+        "cluster_config_fsx_id": "fs-0123456789abcdef0",
+        "cluster_config_database_uri": f"{zone['rds']['endpoint']}:{zone['rds']['port']}",
+        "cluster_config_database_user": zone["rds"]["master_username"],
+        "cluster_config_database_password_secret_arn": zone["rds"]["master_password_secret_arn"],
+        "cluster_config_external_slurmdbd_host": "10.0.250.10",
+        "cluster_config_munge_key_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:munge-AbCdEf",
+    }
+    values.update(overrides)
+    return values
+
+
+def render_tasks(cases):
+    """One include_role per case, each followed by a set_fact named after the case that keeps its result."""
+    tasks = []
+    for label, variables in cases.items():
+        tasks.append({"name": f"Render {label}", "ansible.builtin.include_role": {"name": ROLE}, "vars": variables})
+        tasks.append({"name": f"Keep {label}", "ansible.builtin.set_fact": {
+            "kept": "{{ cluster_config_result }}", "node_vars": "{{ cluster_config_node_vars }}"}})
+    return tasks
+
+
+def rendered(run, label):
+    return run.results(f"Keep {label}")["ansible_facts"]["kept"]
+
+
+def node_vars(run, label):
+    return run.results(f"Keep {label}")["ansible_facts"]["node_vars"]
+
+
+def queue_of(config):
+    (queue,) = config["Scheduling"]["SlurmQueues"]
+    return queue
+
+
+def test_every_tier_and_variant_renders_and_passes_the_schema(run_playbook, zone):
+    cases = {tier: role_vars(zone, cluster_config_tier=tier) for tier in TIERS}
+    cases.update({
+        "existing_fsx": role_vars(zone, cluster_config_storage="existing_fsx"),
+        "efs_only": role_vars(zone, cluster_config_storage="efs_only"),
+        "accounting-database": role_vars(zone, cluster_config_accounting="database"),
+        "accounting-external": role_vars(zone, cluster_config_accounting="external"),
+        "site-tier": role_vars(zone, cluster_config_tier="tiny", cluster_config_site_tiers={
+            "tiny": {"compute_resources": [{"name": "t3small", "instance_type": "t3.small", "max_count": 2}],
+                     "efa": False, "placement_group": False, "max_nodes": 2, "max_time": "01:00:00"},
+            "debug": {"max_nodes": 4}}),
+        "no-logs": role_vars(zone, cluster_config_logs_enabled=False),
+    })
+    run = run_playbook(render_tasks(cases))
+    assert run.rc == 0, run.stdout[-3000:] + run.stderr
+
+    for tier in TIERS:
+        config = rendered(run, tier)
+        queue = queue_of(config)
+        assert queue["Name"] == tier and queue["AllocationStrategy"] == "lowest-price"
+        assert all(r["MinCount"] == 0 for r in queue["ComputeResources"])
+        assert set(queue["CustomSlurmSettings"]) == {"MaxNodes", "MaxTime"}
+        assert config["HeadNode"]["Imds"] == {"Secured": True} and config["Imds"] == {"ImdsSupport": "v2.0"}
+        assert config["Scheduling"]["SlurmSettings"]["Dns"] == {"DisableManagedDns": True, "UseEc2Hostnames": True}
+        cloudwatch = {"Enabled": True, "RetentionInDays": 90, "DeletionPolicy": "Retain"}
+        assert config["Monitoring"]["Logs"]["CloudWatch"] == cloudwatch
+        assert {t["Key"]: t["Value"] for t in config["Tags"]} == {
+            "obp:costcenter:vlabid": "vlab-cc", "obp:costcenter:project": "proj-cc", "SBO_Billing": "hpc:parallelcluster"}
+        assert config["HeadNode"]["Ssh"]["KeyName"] == "pcluster-vlab-cc-proj-cc"
+    mixed = {r["InstanceType"]: r for r in (dict(c, InstanceType=c["Instances"][0]["InstanceType"])
+                                            for c in queue_of(rendered(run, "mixed-prod-mpi"))["ComputeResources"])}
+    assert mixed["c6a.48xlarge"]["DisableSimultaneousMultithreading"] is True
+    assert mixed["c7a.48xlarge"]["DisableSimultaneousMultithreading"] is False and mixed["c7a.48xlarge"]["Efa"]["Enabled"]
+    batch = queue_of(rendered(run, "prod-batch"))
+    assert [r["MaxCount"] for r in batch["ComputeResources"]] == [16, 10]
+    assert not batch["Networking"]["PlacementGroup"]["Enabled"] and not batch["ComputeResources"][0]["Efa"]["Enabled"]
+    assert queue_of(rendered(run, "prod-mpi"))["Networking"]["PlacementGroup"]["Enabled"]
+
+    lustre = rendered(run, "debug")["SharedStorage"]
+    assert [s["StorageType"] for s in lustre] == ["Efs", "FsxLustre"] and lustre[0]["MountDir"] == "/sbo/home"
+    settings = lustre[1]["FsxLustreSettings"]
+    assert lustre[1]["Name"] == "vlab-cc-proj-cc" and settings["DeploymentType"] == "PERSISTENT_2"
+    dras = {d["FileSystemPath"]: d for d in settings["DataRepositoryAssociations"]}
+    assert set(dras) == {"/project/public", "/project/private", "/scratch"}
+    assert "AutoExportPolicy" not in dras["/project/public"] and dras["/scratch"]["AutoExportPolicy"]
+    assert dras["/scratch"]["DataRepositoryPath"].endswith("/vlab-cc/proj-cc")
+    existing = rendered(run, "existing_fsx")["SharedStorage"][1]
+    assert existing["FsxLustreSettings"] == {"FileSystemId": "fs-0123456789abcdef0"}
+    efs_only = rendered(run, "efs_only")
+    assert [s["StorageType"] for s in efs_only["SharedStorage"]] == ["Efs"]
+    infra = zone["buckets"]["infra_assets"]
+    for action in (efs_only["HeadNode"]["CustomActions"], queue_of(efs_only)["CustomActions"]):
+        assert action["OnNodeConfigured"] == {
+            "Script": f"s3://{infra}/hpc_provisioner/node/on_node_configured.sh",
+            "Args": [f"s3://{infra}/hpc_provisioner/node/obi.tar.gz", f"s3://{infra}/hpc_provisioner/node/vars.yml"]}
+    mounts = {m["path"]: m for m in node_vars(run, "efs_only")["node_bootstrap_s3_mounts"]}
+    assert mounts["/obi/data/scratch"] == {"path": "/obi/data/scratch", "bucket": zone["buckets"]["scratch"],
+                                           "prefix": "vlab-cc/proj-cc/"}
+    assert mounts["/obi/data/project/public"]["read_only"] and set(mounts) == {
+        "/obi/data/project/public", "/obi/data/project/private", "/obi/data/scratch"}
+    lustre_nodes = node_vars(run, "debug")
+    assert lustre_nodes["node_bootstrap_s3_mounts"] == [] and lustre_nodes["node_bootstrap_cluster_name"] == "pcluster-vlab-cc-proj-cc"
+    assert (lustre_nodes["node_bootstrap_vlab_id"], lustre_nodes["node_bootstrap_project_id"]) == ("vlab-cc", "proj-cc")
+    assert lustre_nodes["node_bootstrap_sim_pubkey"].startswith("ssh-ed25519 ")
+    assert lustre_nodes["node_bootstrap_scratch_root"] == "/obi/data/scratch"
+    database = rendered(run, "accounting-database")["Scheduling"]["SlurmSettings"]["Database"]
+    assert database["PasswordSecretArn"] == zone["rds"]["master_password_secret_arn"]
+    assert database["DatabaseName"] == "pcluster_vlab_cc_proj_cc"
+    external = rendered(run, "accounting-external")["Scheduling"]["SlurmSettings"]
+    assert external["ExternalSlurmdbd"] == {"Host": "10.0.250.10", "Port": 6819} and external["MungeKeySecretArn"]
+    assert "Database" not in rendered(run, "debug")["Scheduling"]["SlurmSettings"]
+    assert queue_of(rendered(run, "site-tier"))["ComputeResources"][0]["Instances"] == [{"InstanceType": "t3.small"}]
+    assert rendered(run, "no-logs")["Monitoring"]["Logs"]["CloudWatch"]["Enabled"] is False
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"cluster_config_tier": "huge"}, "one of debug, prod-mpi"),
+    ({"cluster_config_storage": "nfs"}, "lustre, existing_fsx, efs_only"),
+    ({"cluster_config_storage": "existing_fsx", "cluster_config_fsx_id": ""}, "existing_fsx with fsx_id"),
+    ({"cluster_config_accounting": "database", "cluster_config_database_password_secret_arn": ""}, "accounting=database"),
+    ({"cluster_config_vlab_id": "bad_id"}, "vlab_id=bad_id"),
+    ({"cluster_config_site_tiers": {"debug": {"compute_resources": [
+        {"name": "t3micro", "instance_type": "t3.micro", "max_count": -1}]}}},
+     "Scheduling.SlurmQueues[0].ComputeResources[0].MaxCount: Must be greater than or equal to 1."),
+    ({"cluster_config_accounting": "database", "cluster_config_vlab_id": "a-long-vlab-identifier",
+      "cluster_config_project_id": "a-long-project-id"}, "at most 40"),
+])
+def test_bad_input_fails_naming_the_problem(run_playbook, zone, overrides, expected):
+    run = run_playbook([{"name": "Render", "ansible.builtin.include_role": {"name": ROLE},
+                         "vars": role_vars(zone, **overrides)}])
+    assert run.rc != 0
+    assert expected in run.stdout, run.stdout[-3000:]
+
+
+def test_lustre_config_passes_pcluster_dryrun(emu, run_playbook, zone):
+    """pcluster's create dryrun (validators against the emulator) accepts the Lustre variant with accounting."""
+    emu.client("s3").put_object(Bucket=zone["buckets"]["infra_assets"], Key="hpc_provisioner/node/on_node_configured.sh",
+                                Body=NODE_SCRIPT.read_bytes())
+    emu.client("ec2").create_key_pair(KeyName="pcluster-vlab-cc-proj-cc", KeyType="ed25519")
+    try:
+        run = run_playbook([
+            {"name": "Render", "ansible.builtin.include_role": {"name": ROLE},
+             "vars": role_vars(zone, cluster_config_accounting="database", cluster_config_logs_enabled=False)},
+            {"name": "Dryrun", "check_mode": True,
+             "obi.hpc_provisioner.pcluster_cluster": {"name": "pcluster-vlab-cc-proj-cc", "config": "{{ cluster_config_result }}"}},
+        ])
+    finally:
+        emu.client("ec2").delete_key_pair(KeyName="pcluster-vlab-cc-proj-cc")
+    assert run.rc == 0, run.stdout[-3000:]
+    dryrun = run.results("Dryrun")
+    assert dryrun["changed"] and not [m for m in dryrun["validation_messages"] if m["level"] == "ERROR"]
+    assert yaml.safe_dump(dryrun.get("validation_messages"))

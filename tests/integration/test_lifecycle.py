@@ -1,0 +1,236 @@
+"""The lifecycle playbooks (obi.hpc_provisioner.create, describe, list, update, delete) on the emulator over HTTP.
+
+Each runs as `ansible-playbook` would run `obi.hpc_provisioner.<name>` (imported by FQCN) with the site settings of a
+landing zone seeded for this module, and hands back its result with set_stats (read from the json callback's
+global_custom_stats, as AWX reads artifacts). CloudWatch logs are off: clusters are deleted and made again quickly.
+The Lustre variant is only validated (test_cluster_config): the emulator's CloudFormation has no AWS::FSx::FileSystem.
+"""
+# pylint: disable=missing-function-docstring  # the test names say what they check
+
+import threading
+from collections import Counter
+
+import pytest
+import yaml
+
+from emulator.seed import seed
+from lifecycle_helpers import claims, lifecycle, site_settings, stacks, writes
+
+PREFIX = "lcy"
+
+
+@pytest.fixture(scope="module")
+def zone(emulator):
+    return seed(emulator.endpoint, prefix=PREFIX, subnet_count=4)
+
+
+@pytest.fixture(scope="module")
+def site(zone):
+    return site_settings(zone)
+
+
+@pytest.fixture(autouse=True)
+def show_stats(monkeypatch):
+    monkeypatch.setenv("ANSIBLE_SHOW_CUSTOM_STATS", "true")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def remove_clusters(emulator):
+    yield
+    cfn = emulator.client("cloudformation")
+    for stack in cfn.describe_stacks()["Stacks"]:
+        if stack["StackName"].startswith("pcluster-lcy"):
+            cfn.delete_stack(StackName=stack["StackName"])
+
+
+NODE_VARS = "hpc_provisioner/node/clusters/pcluster-lcyv-p1/node_vars.yml"
+
+
+BAD_INPUTS = [
+    ({"vlab_id": "Bad_Vlab"}, "vlab_id and project_id are required"),
+    ({"project_id": ""}, "vlab_id and project_id are required"),
+    ({"project_id": "x" * 37}, "vlab_id and project_id are required"),
+    ({"tier": "huge"}, "valid: debug, mixed-prod-mpi, prod-batch"),
+    ({"storage": "nfs"}, "valid: lustre, existing_fsx, efs_only"),
+    ({"accounting": "sometimes"}, "valid: database, external, off"),
+    ({"wait": "maybe"}, "must be booleans"),
+    ({"benchmark": "perhaps"}, "must be booleans"),
+    ({"include_lustre": "kind of"}, "must be booleans"),
+    ({"wait_timeout": "soon"}, "wait_timeout an integer"),
+    ({"sim_pubkey": "not a key"}, "sim_pubkey an OpenSSH public key line"),
+    ({"admin_ssh_key_name": "bad key/name"}, "admin_ssh_key_name an EC2 key pair name"),
+    ({"accounting": "database", "vlab_id": "a-long-vlab-identifier", "project_id": "long-project"}, "at most 40"),
+    ({"storage": "existing_fsx", "hpc_existing_fsx_id": ""}, "needs hpc_existing_fsx_id"),
+    ({"accounting": "external"}, "hpc_external_slurmdbd_host, hpc_munge_key_secret_arn"),
+    ({"hpc_site_tiers": {"debug": {"compute_resources": [{"name": "t3micro", "instance_type": "t3.micro",
+                                                          "max_count": -1}]}}}, "MaxCount: Must be greater"),
+]
+
+
+@pytest.mark.parametrize("bad, expected", BAD_INPUTS, ids=[next(iter(b)) + str(i) for i, (b, _expected) in enumerate(BAD_INPUTS)])
+def test_bad_input_fails_before_any_write(emu, run_playbook, site, zone, bad, expected):
+    before = stacks(emu)
+    emu.control("DELETE", "requests")
+    run = lifecycle(run_playbook, "create", site, **dict({"vlab_id": "lcyv", "project_id": "bad"}, **bad))
+    assert run.rc != 0
+    error = run.stats_data["error"]
+    assert expected in error["message"], error
+    assert writes(emu) == 0, emu.requests()
+    assert stacks(emu) == before and "pcluster-lcyv-bad" not in claims(emu, zone).values()
+
+
+def test_create_describe_list_update_delete(emu, run_playbook, site, zone):
+    request = {"vlab_id": "lcyv", "project_id": "p1", "accounting": "database"}
+    created = lifecycle(run_playbook, "create", site, **request)
+    assert created.rc == 0, created.stdout[-4000:]
+    stats = created.stats_data
+    assert stats["clusterName"] == "pcluster-lcyv-p1" and stats["clusterStatus"] == "CREATE_REQUEST_RECEIVED"
+    assert stats["ssh_user"] == "sim" and stats["error"] is None and stats["vlab_id"] == "lcyv"
+    assert ":secret:pcluster-lcyv-p1_sim-" in stats["user_private_ssh_key_arn"]
+    assert ":secret:pcluster-lcyv-p1-" in stats["admin_private_ssh_key_arn"]
+    assert list(claims(emu, zone).values()).count("pcluster-lcyv-p1") == 1
+
+    described = lifecycle(run_playbook, "describe", site, vlab_id="lcyv", project_id="p1")
+    assert described.rc == 0, described.stdout[-3000:]
+    assert described.stats_data["clusterStatus"] in ("CREATE_IN_PROGRESS", "CREATE_COMPLETE")
+    assert described.stats_data["cluster"]["cluster_name"] == "pcluster-lcyv-p1"
+    assert described.stats_data["user_private_ssh_key_arn"] == stats["user_private_ssh_key_arn"]
+
+    listed = lifecycle(run_playbook, "list", site, vlab_id="lcyv")
+    assert listed.rc == 0, listed.stdout[-3000:]
+    assert {"clusterName": "pcluster-lcyv-p1", "vlab_id": "lcyv", "project_id": "p1"}.items() <= \
+        next(c for c in listed.stats_data["clusters"] if c["clusterName"] == "pcluster-lcyv-p1").items()
+
+    infra = emu.client("s3")
+    node_vars = yaml.safe_load(infra.get_object(Bucket=site["hpc_infra_bucket"], Key=NODE_VARS)["Body"].read())
+    sim_key = emu.client("ec2").describe_key_pairs(KeyNames=["pcluster-lcyv-p1_sim"], IncludePublicKey=True)
+    assert node_vars["node_bootstrap_sim_pubkey"].split()[:2] == sim_key["KeyPairs"][0]["PublicKey"].split()[:2]
+    assert (node_vars["node_bootstrap_vlab_id"], node_vars["node_bootstrap_project_id"]) == ("lcyv", "p1")
+    assets = {o["Key"] for o in infra.list_objects_v2(Bucket=site["hpc_infra_bucket"], Prefix="hpc_provisioner/node/")["Contents"]}
+    assert {"hpc_provisioner/node/on_node_configured.sh", "hpc_provisioner/node/obi-hpc_provisioner-0.1.0.tar.gz"} <= assets
+
+    again = lifecycle(run_playbook, "create", site, wait=True, **request)
+    assert again.rc == 0, again.stdout[-3000:]
+    assert again.stats_data["clusterStatus"] == "CREATE_COMPLETE" and again.stats_data["headNodeAddress"]
+    emu.control("DELETE", "requests")
+    unchanged = lifecycle(run_playbook, "create", site, **request)
+    assert unchanged.rc == 0 and unchanged.stats_data["clusterStatus"] == "CREATE_COMPLETE", unchanged.stdout[-3000:]
+    assert writes(emu) == 0, emu.requests()  # the same request again changes nothing
+
+    changed = lifecycle(run_playbook, "update", site, tier="prod-batch", **request)
+    assert changed.rc != 0  # a new instance type needs the compute fleet stopped: said, not ignored
+    assert changed.stats_data["error"]["task"] == "The cluster"
+    assert "compute fleet" in changed.stats_data["error"]["message"].lower()
+
+    missing = lifecycle(run_playbook, "update", site, vlab_id="lcyv", project_id="nope")
+    assert missing.rc != 0 and "does not exist" in missing.stats_data["error"]["message"]
+
+    deleted = lifecycle(run_playbook, "delete", site, vlab_id="lcyv", project_id="p1")
+    assert deleted.rc == 0, deleted.stdout[-3000:]
+    assert deleted.stats_data["clusterStatus"] == "DELETE_COMPLETE"
+    assert "pcluster-lcyv-p1" not in stacks(emu) and "pcluster-lcyv-p1" not in claims(emu, zone).values()
+    names = {k["KeyName"] for k in emu.client("ec2").describe_key_pairs()["KeyPairs"]}
+    assert not names & {"pcluster-lcyv-p1", "pcluster-lcyv-p1_sim"}
+
+    left = infra.list_objects_v2(Bucket=site["hpc_infra_bucket"], Prefix="hpc_provisioner/node/clusters/pcluster-lcyv-p1/")
+    assert left["KeyCount"] == 0
+
+    gone = lifecycle(run_playbook, "describe", site, vlab_id="lcyv", project_id="p1")
+    assert gone.rc == 0 and gone.stats_data["clusterStatus"] == "NOT_FOUND"
+
+
+def test_delete_half_created_project_and_again(emu, run_playbook, site, zone):
+    """Key pairs and a claim but no cluster (a create that failed at the cluster): delete cleans up, twice."""
+    connection = {"endpoint_url": emu.endpoint, "region": "us-east-1", "access_key": "testing", "secret_key": "testing"}
+    half = run_playbook(yaml.safe_dump([{
+        "name": "half", "hosts": "localhost", "connection": "local", "gather_facts": False,
+        "module_defaults": {"group/obi.hpc_provisioner.aws": connection, "obi.hpc_provisioner.subnet_claim": connection},
+        "tasks": [
+            {"name": "Key", "obi.hpc_provisioner.vlab_keypair": {"name": "pcluster-lcyv-half"}},
+            {"name": "Claim", "obi.hpc_provisioner.subnet_claim": {
+                "table": zone["claim_table"], "cluster": "pcluster-lcyv-half",
+                "subnet_filters": {"tag:HPC_Goal": "compute_cluster", "tag:landing-zone": PREFIX}}},
+        ]}]), name="half")
+    assert half.rc == 0, half.stdout[-3000:]
+    for attempt in ("first", "second"):
+        run = lifecycle(run_playbook, "delete", site, name=f"delete-{attempt}", vlab_id="lcyv", project_id="half")
+        assert run.rc == 0, run.stdout[-3000:]
+        assert run.stats_data["error"] is None
+    assert "pcluster-lcyv-half" not in claims(emu, zone).values()
+    assert "pcluster-lcyv-half" not in {k["KeyName"] for k in emu.client("ec2").describe_key_pairs()["KeyPairs"]}
+
+
+def test_concurrent_creates_one_cluster_per_project(emu, run_playbook, site, zone):
+    """Three projects at once plus a duplicate of one: one cluster per project, no subnet held twice."""
+    requests = [("r1", "a"), ("r2", "b"), ("r3", "c"), ("r1", "dup")]
+    runs = {}
+
+    def create(project, tag):
+        runs[tag] = lifecycle(run_playbook, "create", site, name=f"create-{tag}", vlab_id="lcyv", project_id=project)
+
+    threads = [threading.Thread(target=create, args=request) for request in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(600)
+    try:
+        held = claims(emu, zone)
+        assert max(Counter(held.values()).values()) == 1, held
+        for project in ("r1", "r2", "r3"):
+            assert list(held.values()).count(f"pcluster-lcyv-{project}") == 1
+            assert f"pcluster-lcyv-{project}" in stacks(emu)
+        for tag in ("b", "c"):
+            assert runs[tag].rc == 0, runs[tag].stdout[-3000:]
+        # Of the two runs for r1, one made the cluster; the other joined it or failed saying why (never a second).
+        duplicates = [runs["a"], runs["dup"]]
+        assert any(run.rc == 0 for run in duplicates)
+        for run in duplicates:
+            assert run.rc == 0 or "already exists" in run.stats_data["error"]["message"], run.stats_data
+    finally:
+        for project in ("r1", "r2", "r3"):
+            lifecycle(run_playbook, "delete", site, name=f"delete-{project}", vlab_id="lcyv", project_id=project)
+    assert not {v for v in claims(emu, zone).values() if v.startswith("pcluster-lcyv-r")}
+
+
+def test_existing_file_system_gets_the_projects_associations(emu, run_playbook, site, zone):
+    """storage=existing_fsx: the cluster mounts the shared file system; create adds the project's DRAs, delete removes them."""
+    fsx = emu.client("fsx")
+    fs_id = fsx.create_file_system(
+        FileSystemType="LUSTRE", StorageCapacity=1200, SubnetIds=[zone["service_subnet_ids"][0]["id"]],
+        SecurityGroupIds=[zone["security_group_id"]],
+        LustreConfiguration={"DeploymentType": "PERSISTENT_2", "PerUnitStorageThroughput": 250},
+        Tags=[{"Key": "Name", "Value": "lcy-shared"}])["FileSystem"]["FileSystemId"]
+    request = dict(vlab_id="lcyv", project_id="fsx", storage="existing_fsx", hpc_existing_fsx_id=fs_id)
+
+    def paths():
+        described = fsx.describe_data_repository_associations(Filters=[{"Name": "file-system-id", "Values": [fs_id]}])
+        return sorted(a["FileSystemPath"] for a in described["Associations"] if a["Lifecycle"] != "DELETING")
+
+    try:
+        created = lifecycle(run_playbook, "create", site, wait=True, **request)
+        assert created.rc == 0, created.stdout[-3000:]
+        assert created.stats_data["clusterFsxId"] == fs_id and created.stats_data["clusterStatus"] == "CREATE_COMPLETE"
+        assert paths() == ["/lcyv/fsx/project/private", "/lcyv/fsx/scratch"]
+    finally:
+        deleted = lifecycle(run_playbook, "delete", site, vlab_id="lcyv", project_id="fsx")
+    assert deleted.rc == 0, deleted.stdout[-3000:]
+    assert paths() == [] and "pcluster-lcyv-fsx" not in stacks(emu)
+
+
+def test_awx_surveys_match_the_playbooks():
+    """The job templates' survey choices are the values the playbooks accept, and every template has a playbook."""
+    import json  # pylint: disable=import-outside-toplevel
+    from pathlib import Path  # pylint: disable=import-outside-toplevel
+
+    root = Path(__file__).resolve().parents[2]
+    templates = {t["name"]: t for t in json.loads((root / "awx" / "job_templates.json").read_text())["job_templates"]}
+    tiers = yaml.safe_load((root / "roles" / "cluster_config" / "defaults" / "main.yml").read_text())["cluster_config_tiers"]
+    assert set(templates) == {"hpc-create", "hpc-describe", "hpc-list", "hpc-update", "hpc-delete"}
+    for template in templates.values():
+        assert (root / template["playbook"]).is_file()
+        assert template["survey_enabled"] and template["ask_variables_on_launch"]
+    questions = {q["variable"]: q for q in templates["hpc-create"]["related"]["survey_spec"]["spec"]}
+    assert questions["tier"]["choices"] == list(tiers)
+    assert questions["storage"]["choices"] == ["lustre", "existing_fsx", "efs_only"]
+    assert questions["accounting"]["choices"] == ["database", "external", "off"]
+    assert {next(iter(bad)) for bad, _expected in BAD_INPUTS} >= set(questions)  # every survey field has a bad-input test
