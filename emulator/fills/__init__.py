@@ -17,9 +17,13 @@ FILLS = {
     "policy_statements": {ANY_SERVICE},  # 4: statements apply only when their principal and conditions match
     "cfn_resource_types": {"cloudformation"},  # 5, 9: alarms, metric filters, SG egress, custom resources, waits
     "cfn_instance_launch_template": {"cloudformation"},  # 7: instances configured by their launch template
-    "cfn_stacks": {"cloudformation"},  # 6, 8: nested stack outputs and updates, held DELETE_IN_PROGRESS, faults
+    # 6, 8: nested stack outputs and updates, held DELETE_IN_PROGRESS, faults; failed resources fail their stack
+    "cfn_stacks": {"cloudformation"},
     "compute_fleet": {"dynamodb"},  # 10: the head node's COMPUTE_FLEET item and its status transitions
-    "fsx": {"fsx"},  # 11, 12: data repository associations; file system Lifecycle/MountName/FileSystemTypeVersion
+    # 11, 12: data repository associations; file system Lifecycle/MountName/FileSystemTypeVersion. Also for
+    # CloudFormation, whose stacks make file systems through this backend (cfn_fsx).
+    "fsx": {"fsx", "cloudformation"},
+    "cfn_fsx": {"cloudformation"},  # FSx file systems and associations, EFS updates and tags in cluster stacks
 }
 
 _installed = set()

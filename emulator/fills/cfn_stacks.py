@@ -1,4 +1,4 @@
-"""Gaps 6 and 8, the stack timings and the CREATE_FAILED fault: CloudFormation stacks as pcluster sees them.
+"""Gaps 6 and 8, stack timings, the CREATE_FAILED fault, failed resources: CloudFormation stacks as pcluster sees them.
 
 - 6: a parent template reads its nested stacks' outputs with ``Fn::GetAtt [Nested, Outputs.Key]``;
   moto's Stack has no ``get_cfn_attribute`` ("'Stack' object has no attribute 'get_cfn_attribute'").
@@ -12,6 +12,15 @@
   callers' waiting is exercised. A queued ``stack_create_failed`` fault makes the next cluster stack end
   in CREATE_FAILED, with its head node wait condition failed as on AWS (pcluster reads the reason from
   that event), or in ROLLBACK_COMPLETE when the caller did not disable rollback.
+- A resource that moto cannot make (an exception in its model, or an unknown type that another one reads)
+  made CreateStack fail but left the stack registered with resources still unmade, which moto then tried to
+  make whenever DescribeStacks read the outputs: every DescribeStacks failed (HTTP 500) until a restart.
+  Here the stack fails as on AWS: the resource's CREATE_FAILED event carries the error, the stack ends in
+  CREATE_FAILED or, after deleting what it made, ROLLBACK_COMPLETE; it makes nothing more and shows no
+  outputs. A nested stack that fails fails its parent's resource ("Embedded stack ... was not successfully
+  created"). A failed update is refused (ValidationError) and leaves the resources made so far.
+- moto forgets a resource whose type it cannot update when a stack update changes it, so DeleteStack left it
+  behind; here the stack keeps it, unchanged.
 
 Transitions are settled lazily, at the start of every CloudFormation backend call, so no thread runs
 and no stack map changes while moto iterates over it.
@@ -21,7 +30,8 @@ import dataclasses
 import functools
 import threading
 
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.cloudformation import parsing
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Event, Stack
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.cloudformation.utils import get_stack_from_s3_url
@@ -41,7 +51,35 @@ class Transition:
 
 _transitions = {}  # stack id -> Transition
 _lock = threading.RLock()
-_request = threading.local()  # the CreateStack request being served on this thread: its rollback choice
+# The CreateStack request being served on this thread: its rollback choice, and how deep in nested
+# resource creation it is (a stack created at depth > 0 is another stack's resource).
+_request = threading.local()
+
+
+class ResourceCreationFailed(Exception):
+    """A resource of a stack could not be made. Not a KeyError: moto's ``resources_map.get()`` takes a KeyError
+    for a resource missing from the template ("Fn::GetAtt references undefined resource ...")."""
+
+    def __init__(self, logical_id, resource_type, reason):
+        super().__init__(reason)
+        self.logical_id, self.resource_type, self.reason = logical_id, resource_type, reason
+
+
+class EmbeddedStackFailed(Exception):
+    """A nested stack failed; its parent's resource fails with it."""
+
+    def __init__(self, stack, reason):
+        super().__init__(reason)
+        self.stack, self.reason = stack, reason
+
+
+def _reason(error):
+    """An exception as a CloudFormation status reason: the service's code and message when it has them."""
+    message = getattr(error, "message", None)
+    code = getattr(error, "error_type", None) or getattr(error, "code", None)
+    if not message:
+        return f"{type(error).__name__}: {error}"
+    return f"{code}: {message}" if isinstance(code, str) else message
 
 
 def _schedule(stack, seconds, finish):
@@ -80,19 +118,49 @@ def _resource_event(stack, logical_id, resource_type, status, reason):
                               resource_status_reason=reason, resource_properties=None))
 
 
-def _fail_creation(stack, reason):
+def _summary(logical_id):
+    return f"The following resource(s) failed to create: [{logical_id}]. "
+
+
+def _keep_made_resources(stack):
+    """From now on the stack holds only the resources it has made: moto makes the others lazily, as soon as
+    anything (DescribeStacks reading outputs, DescribeStackResources) reads them. A failed stack has no outputs."""
+    resource_map = stack.resource_map
+    made = resource_map._parsed_resources  # pylint: disable=protected-access
+    resource_map._resource_json_map = {  # pylint: disable=protected-access
+        logical_id: definition for logical_id, definition in resource_map._resource_json_map.items()  # pylint: disable=protected-access
+        if logical_id in made}
+    stack.output_map = parsing.OutputMap(resource_map, {}, stack.stack_id)
+
+
+def _fail_creation(stack, failed, resource_type, reason):
+    """The events and status of a creation that failed on resource ``failed``; a rollback deletes what was made."""
+    _resource_event(stack, failed, resource_type, "CREATE_FAILED", reason)
+    stack.status_reason = _summary(failed)  # DescribeStacks' StackStatusReason
+    if stack.disable_rollback:
+        stack.status = "CREATE_FAILED"
+        stack._add_stack_event("CREATE_FAILED", resource_status_reason=_summary(failed))  # pylint: disable=protected-access
+        return
+    stack._add_stack_event("ROLLBACK_IN_PROGRESS",  # pylint: disable=protected-access
+                           resource_status_reason=_summary(failed) + "Rollback requested by user.")
+    try:
+        stack.resource_map.delete()
+    except Exception as error:  # pylint: disable=broad-exception-caught  # any resource moto cannot delete
+        stack.status = "ROLLBACK_FAILED"
+        stack._add_stack_event("ROLLBACK_FAILED", resource_status_reason=_reason(error))  # pylint: disable=protected-access
+    else:
+        stack.status = "ROLLBACK_COMPLETE"
+        stack._add_stack_event("ROLLBACK_COMPLETE")  # pylint: disable=protected-access
+    finally:
+        _keep_made_resources(stack)
+
+
+def _fail_head_node(stack, reason):
+    """The stack_create_failed fault: the head node's wait condition fails, as a failed node bootstrap does."""
     wait_conditions = [logical_id for logical_id, resource in stack.resource_map.items()
                        if getattr(resource, "cf_resource_type", "") == "AWS::CloudFormation::WaitCondition"]
     failed = wait_conditions[0] if wait_conditions else "HeadNodeWaitCondition"
-    _resource_event(stack, failed, "AWS::CloudFormation::WaitCondition", "CREATE_FAILED", reason)
-    summary = f"The following resource(s) failed to create: [{failed}]. "
-    if stack.disable_rollback:
-        stack.status = "CREATE_FAILED"
-        stack._add_stack_event("CREATE_FAILED", resource_status_reason=summary)  # pylint: disable=protected-access
-    else:
-        stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=summary)  # pylint: disable=protected-access
-        stack.status = "ROLLBACK_COMPLETE"
-        stack._add_stack_event("ROLLBACK_COMPLETE")  # pylint: disable=protected-access
+    _fail_creation(stack, failed, "AWS::CloudFormation::WaitCondition", reason)
 
 
 def _hold(stack, in_progress, seconds, finish):
@@ -107,23 +175,81 @@ _stock_create_resources = Stack.create_resources
 
 def _create_resources(self):
     self.disable_rollback = getattr(_request, "disable_rollback", False)
-    _stock_create_resources(self)
+    nested = getattr(_request, "depth", 0) > 0
+    try:
+        _stock_create_resources(self)
+    except Exception as error:  # pylint: disable=broad-exception-caught  # whatever moto raised, the stack fails
+        failure = error if isinstance(error, ResourceCreationFailed) else ResourceCreationFailed(
+            self.name, "AWS::CloudFormation::Stack", _reason(error))
+        _keep_made_resources(self)
+        self.status = "CREATE_IN_PROGRESS"
+
+        def finish():
+            _fail_creation(self, failure.logical_id, failure.resource_type, failure.reason)
+
+        seconds = state.setting("stack_create_seconds")
+        if nested:  # the parent fails now, with this stack as its failed resource
+            finish()
+            raise EmbeddedStackFailed(self, _summary(failure.logical_id)) from error
+        if seconds > 0:
+            _schedule(self, seconds, finish)
+        else:
+            finish()
+        return
     if self.status != "CREATE_COMPLETE":
         return
     fault = state.take_fault("stack_create_failed") if CLUSTER_STACK_TAG in (self.tags or {}) else None
     seconds = state.setting("stack_create_seconds")
     if fault is not None:
         _hold(self, "CREATE_IN_PROGRESS", seconds,
-              lambda: _fail_creation(self, fault.get("reason") or DEFAULT_FAILURE_REASON))
+              lambda: _fail_head_node(self, fault.get("reason") or DEFAULT_FAILURE_REASON))
     elif seconds > 0:
         _hold(self, "CREATE_IN_PROGRESS", seconds, self.mark_creation_complete)
+
+
+_stock_parse_and_create_resource = parsing.parse_and_create_resource
+
+
+def _parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name):
+    """Make one resource; any error becomes this resource's failure, unless it is a dependency's failure."""
+    _request.depth = getattr(_request, "depth", 0) + 1
+    try:
+        return _stock_parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name)
+    except ResourceCreationFailed:
+        raise  # a resource that this one references failed first: that one is the failed resource
+    except EmbeddedStackFailed as failure:
+        nested = failure.stack  # kept as this stack's resource, so that its rollback or delete deletes it
+        nested.cf_resource_type, nested.logical_resource_id = resource_json["Type"], logical_id
+        resources_map._parsed_resources[logical_id] = nested  # pylint: disable=protected-access
+        raise ResourceCreationFailed(logical_id, resource_json["Type"], f"Embedded stack {nested.stack_id} was not "
+                                     f"successfully created: {failure.reason}") from failure
+    except Exception as error:
+        raise ResourceCreationFailed(logical_id, resource_json["Type"], _reason(error)) from error
+    finally:
+        _request.depth -= 1
+
+
+_stock_parse_and_update_resource = parsing.parse_and_update_resource
+
+
+def _parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name):
+    """moto answers None for a resource it cannot update, and the stack forgets it: keep it, unchanged."""
+    updated = _stock_parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name)
+    return resources_map._parsed_resources.get(logical_id) if updated is None else updated  # pylint: disable=protected-access
 
 
 _stock_update = Stack.update
 
 
 def _update(self, *args, **kwargs):
-    _stock_update(self, *args, **kwargs)
+    try:
+        _stock_update(self, *args, **kwargs)
+    except ValidationError:  # moto's own refusal, or a nested stack's failed update
+        _keep_made_resources_after_update(self)
+        raise
+    except Exception as error:
+        _keep_made_resources_after_update(self)
+        raise ValidationError(message=f"Stack update failed: {_reason(error)}") from error
     seconds = state.setting("stack_update_seconds")
     if seconds > 0:
         def finish():
@@ -131,6 +257,13 @@ def _update(self, *args, **kwargs):
             self._add_stack_event("UPDATE_COMPLETE")  # pylint: disable=protected-access
 
         _hold(self, "UPDATE_IN_PROGRESS", seconds, finish)
+
+
+def _keep_made_resources_after_update(stack):
+    """As _keep_made_resources, but the outputs stay those of the stack before the update."""
+    output_map = stack.output_map
+    _keep_made_resources(stack)
+    stack.output_map = output_map
 
 
 def _update_nested_stack(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # pylint: disable=unused-argument
@@ -178,6 +311,9 @@ def install():
     Stack.create_resources = _create_resources
     Stack.update = _update
     Stack.update_from_cloudformation_json = classmethod(_update_nested_stack)
+    # ResourceMap calls these module functions by their global names.
+    parsing.parse_and_create_resource = _parse_and_create_resource
+    parsing.parse_and_update_resource = _parse_and_update_resource
     CloudFormationBackend.delete_stack = _delete_stack
     CloudFormationResponse.create_stack = _create_stack_response
     for name, member in list(vars(CloudFormationBackend).items()):
