@@ -152,5 +152,6 @@ class AwsCallMiddleware:
         if state.should_throttle(signing_name):
             throttled = throttle_response(signing_name, environ, start_response)
             if throttled is not None:
+                state.record_throttled()
                 return throttled
         return self.app(environ, start_response)

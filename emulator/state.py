@@ -28,6 +28,7 @@ _settings = dict(DEFAULT_SETTINGS)
 _throttle = {}  # service signing name ("ec2", "fsx", "*") -> fraction of calls refused
 _pending_faults = collections.defaultdict(collections.deque)  # fault name -> queued fault payloads
 _request_counts = collections.Counter()  # (service, operation, "read"|"write") -> calls
+_throttled = 0  # requests answered with a throttling error
 _random = random.Random()
 
 # Faults that can be queued: payload key -> allowed values (None: any string).
@@ -119,10 +120,17 @@ def record_request(service, operation, kind):
         _request_counts[(service, operation, kind)] += 1
 
 
+def record_throttled():
+    """One request answered with a throttling error (counted besides its call, which the client will retry)."""
+    global _throttled  # pylint: disable=global-statement
+    with _LOCK:
+        _throttled += 1
+
+
 def request_log():
     """Calls per service and operation, with totals of reads and writes."""
     with _LOCK:
-        counts = dict(_request_counts)
+        counts, throttled = dict(_request_counts), _throttled
     calls = [
         {"service": service, "operation": operation, "kind": kind, "count": count}
         for (service, operation, kind), count in sorted(counts.items())
@@ -131,12 +139,15 @@ def request_log():
         "calls": calls,
         "reads": sum(c["count"] for c in calls if c["kind"] == "read"),
         "writes": sum(c["count"] for c in calls if c["kind"] == "write"),
+        "throttled": throttled,
     }
 
 
 def reset_request_log():
+    global _throttled  # pylint: disable=global-statement
     with _LOCK:
         _request_counts.clear()
+        _throttled = 0
 
 
 def reset_faults():

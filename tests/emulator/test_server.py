@@ -34,7 +34,7 @@ def test_request_log_counts_reads_and_writes_per_operation(emu):
     assert counts == {("ec2", "CreateVpc", "write"): 1, ("ec2", "DescribeVpcs", "read"): 2,
                       ("s3", "ListBuckets", "read"): 1}
     assert (log["reads"], log["writes"]) == (3, 1)
-    assert emu.control("DELETE", "requests") == {"calls": [], "reads": 0, "writes": 0}
+    assert emu.control("DELETE", "requests") == {"calls": [], "reads": 0, "writes": 0, "throttled": 0}
 
 
 def test_request_log_names_rest_operations(emu):
@@ -68,6 +68,7 @@ def test_throttle_switch_answers_in_each_protocol(emu, service, call, code):
     with pytest.raises(ClientError) as raised:
         call(client)
     assert raised.value.response["Error"]["Code"] == code
+    assert emu.requests()["throttled"] == 1
 
 
 def test_partial_throttling_is_absorbed_by_retries(emu):
