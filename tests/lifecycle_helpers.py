@@ -1,5 +1,7 @@
 """Helpers of the tests that run the lifecycle playbooks (create, describe, list, update, delete) on the emulator."""
 
+import re
+
 import yaml
 
 from emulator import seed
@@ -38,4 +40,59 @@ def claims(emu, zone):
 
 
 def stacks(emu):
-    return {s["StackName"] for s in emu.client("cloudformation").describe_stacks()["Stacks"]}
+    return {s["StackName"] for s in _stacks(emu)}
+
+
+_CLUSTER = re.compile(r"pcluster-[a-z0-9-]+?(?=_sim$|-\d{12}$|$)")
+
+
+def clusters(emu):
+    """Names of the clusters that exist: pcluster's top-level stacks (a failed one is still a cluster until deleted)."""
+    return {s["StackName"] for s in _stacks(emu)
+            if "ParentId" not in s and any(t["Key"] == "parallelcluster:version" for t in s.get("Tags", []))}
+
+
+def orphans(emu, infra_bucket=None):
+    """Everything the collection makes for a project whose cluster does not exist: must be empty after any flow.
+
+    Key pairs and their secrets (pcluster-<vlab>-<project>[_sim]), subnet claims, the project's DRAs (cost tags),
+    stacks of a cluster that is gone (nested leftovers), its log groups, and its node variables in the infra bucket.
+    """
+    alive = clusters(emu)
+    found = []
+
+    def check(kind, name, cluster):
+        if cluster and cluster.startswith("pcluster-") and cluster not in alive:
+            found.append(f"{kind} {name}")
+
+    ec2, secrets, fsx, logs = (emu.client(s) for s in ("ec2", "secretsmanager", "fsx", "logs"))
+    for key in ec2.describe_key_pairs()["KeyPairs"]:
+        check("key pair", key["KeyName"], key["KeyName"].removesuffix("_sim"))
+    for page in secrets.get_paginator("list_secrets").paginate():
+        for secret in page["SecretList"]:
+            check("secret", secret["Name"], secret["Name"].removesuffix("_sim"))
+    for table in emu.client("dynamodb").list_tables()["TableNames"]:
+        if table.endswith("subnet-claims"):
+            for subnet, cluster in subnet_claim.claimed_subnets(emu.client("dynamodb"), table).items():
+                check("subnet claim", f"{table}/{subnet}", cluster)
+    for association in fsx.describe_data_repository_associations()["Associations"]:
+        tags = {t["Key"]: t["Value"] for t in association.get("Tags", [])}
+        if "obp:costcenter:vlabid" in tags and association["Lifecycle"] != "DELETING":
+            check("DRA", association["AssociationId"],
+                  f"pcluster-{tags['obp:costcenter:vlabid']}-{tags.get('obp:costcenter:project')}")
+    for stack in _stacks(emu):
+        tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
+        check("stack", stack["StackName"], tags.get("parallelcluster:cluster-name"))
+    for page in logs.get_paginator("describe_log_groups").paginate():
+        for group in page["logGroups"]:
+            match = _CLUSTER.search(group["logGroupName"])
+            check("log group", group["logGroupName"], match and match.group(0))
+    if infra_bucket:
+        listed = emu.client("s3").list_objects_v2(Bucket=infra_bucket, Prefix="hpc_provisioner/node/clusters/")
+        for item in listed.get("Contents", []):
+            check("node variables", item["Key"], item["Key"].split("/")[3])
+    return found
+
+
+def _stacks(emu):
+    return [s for page in emu.client("cloudformation").get_paginator("describe_stacks").paginate() for s in page["Stacks"]]

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from emulator.seed import seed
-from lifecycle_helpers import claims, lifecycle, site_settings, stacks, writes
+from lifecycle_helpers import claims, lifecycle, orphans, site_settings, stacks, writes
 
 PREFIX = "lcy"
 
@@ -210,11 +210,38 @@ def test_existing_file_system_gets_the_projects_associations(emu, run_playbook, 
         created = lifecycle(run_playbook, "create", site, wait=True, **request)
         assert created.rc == 0, created.stdout[-3000:]
         assert created.stats_data["clusterFsxId"] == fs_id and created.stats_data["clusterStatus"] == "CREATE_COMPLETE"
+        described = lifecycle(run_playbook, "describe", site, vlab_id="lcyv", project_id="fsx")
+        assert described.stats_data["clusterFsxId"] == fs_id
         assert paths() == ["/lcyv/fsx/project/private", "/lcyv/fsx/scratch"]
     finally:
         deleted = lifecycle(run_playbook, "delete", site, vlab_id="lcyv", project_id="fsx")
     assert deleted.rc == 0, deleted.stdout[-3000:]
     assert paths() == [] and "pcluster-lcyv-fsx" not in stacks(emu)
+
+
+def test_lustre_made_with_the_cluster(emu, run_playbook, site):
+    """storage=lustre (the default): the cluster makes its FSx for Lustre file system with the project's three DRAs."""
+    request = dict(vlab_id="lcyv", project_id="lus", storage="lustre")
+    fsx = emu.client("fsx")
+    try:
+        created = lifecycle(run_playbook, "create", site, wait=True, **request)
+        assert created.rc == 0, created.stdout[-3000:]
+        fs_id = created.stats_data["clusterFsxId"]
+        (file_system,) = fsx.describe_file_systems(FileSystemIds=[fs_id])["FileSystems"]
+        tags = {t["Key"]: t["Value"] for t in file_system["Tags"]}
+        assert tags["obp:costcenter:project"] == "lus" and file_system["LustreConfiguration"]["DeploymentType"] == "PERSISTENT_2"
+        described = lifecycle(run_playbook, "describe", site, vlab_id="lcyv", project_id="lus")
+        assert described.stats_data["clusterFsxId"] == fs_id
+        associations = fsx.describe_data_repository_associations(Filters=[{"Name": "file-system-id", "Values": [fs_id]}])
+        assert {a["FileSystemPath"]: a["DataRepositoryPath"] for a in associations["Associations"]} == {
+            "/project/public": f"s3://{site['hpc_public_bucket']}",
+            "/project/private": f"s3://{site['hpc_private_bucket']}/lcyv/lus",
+            "/scratch": f"s3://{site['hpc_scratch_bucket']}/lcyv/lus"}
+    finally:
+        deleted = lifecycle(run_playbook, "delete", site, vlab_id="lcyv", project_id="lus")
+    assert deleted.rc == 0, deleted.stdout[-3000:]
+    assert fs_id not in {f["FileSystemId"] for f in fsx.describe_file_systems()["FileSystems"]}
+    assert orphans(emu, site["hpc_infra_bucket"]) == []
 
 
 def test_awx_surveys_match_the_playbooks():

@@ -1,0 +1,114 @@
+"""Fault injection through the emulator's switches: every flow either succeeds or fails saying why, and afterwards
+the orphan check (tests/lifecycle_helpers.orphans) finds nothing that belongs to a project without a cluster."""
+# pylint: disable=missing-function-docstring  # the test names say what they check
+
+from pathlib import Path
+
+import pytest
+
+from emulator.seed import seed
+from lifecycle_helpers import claims, clusters, lifecycle, orphans, site_settings
+
+PREFIX = "flt"
+# The create playbook's steps that write, in order: a run killed after any of them must converge when re-run, or
+# leave nothing behind when deleted.
+WRITING_STEPS = [
+    "Put the node bootstrap entry script in the infra bucket",
+    "Admin key pair",
+    "Simulation user's key pair",
+    "Claim a compute subnet",
+    "Put the cluster's node variables in the infra bucket",
+    "The cluster",
+]
+
+
+@pytest.fixture(scope="module")
+def zone(emulator):
+    return seed(emulator.endpoint, prefix=PREFIX, subnet_count=3)
+
+
+@pytest.fixture(scope="module")
+def site(zone):
+    return site_settings(zone)
+
+
+@pytest.fixture(autouse=True)
+def show_stats(monkeypatch):
+    monkeypatch.setenv("ANSIBLE_SHOW_CUSTOM_STATS", "true")
+
+
+def assert_clean(emu, site, project):
+    assert f"pcluster-fltv-{project}" not in clusters(emu)
+    assert orphans(emu, site["hpc_infra_bucket"]) == []
+
+
+def test_every_flow_succeeds_with_30_percent_throttling(emu, run_playbook, site, zone):
+    emu.control("POST", "faults/throttle", {"service": "*", "fraction": 0.3})
+    request = {"vlab_id": "fltv", "project_id": "thr"}
+    created = lifecycle(run_playbook, "create", site, wait=True, **request)
+    described = lifecycle(run_playbook, "describe", site, **request)
+    listed = lifecycle(run_playbook, "list", site, vlab_id="fltv")
+    deleted = lifecycle(run_playbook, "delete", site, **request)
+    throttled = emu.requests()["throttled"]
+    emu.control("DELETE", "faults")
+    for run in (created, described, listed, deleted):
+        assert run.rc == 0, run.stdout[-3000:]
+    assert created.stats_data["clusterStatus"] == "CREATE_COMPLETE"
+    assert described.stats_data["clusterStatus"] == "CREATE_COMPLETE"
+    assert deleted.stats_data["clusterStatus"] == "DELETE_COMPLETE"
+    assert throttled > 10, emu.requests()
+    assert_clean(emu, site, "thr")
+
+
+def test_a_stack_that_ends_create_failed_is_reported_and_deleted(emu, run_playbook, site):
+    emu.control("POST", "faults/stack_create_failed", {"reason": "Head node bootstrap failed (injected)"})
+    request = {"vlab_id": "fltv", "project_id": "cf"}
+    created = lifecycle(run_playbook, "create", site, wait=True, **request)
+    assert created.rc != 0
+    assert "Head node bootstrap failed (injected)" in created.stats_data["error"]["message"], created.stats_data
+    assert "pcluster-fltv-cf" in clusters(emu)  # kept for inspection (no rollback), until deleted
+    deleted = lifecycle(run_playbook, "delete", site, **request)
+    assert deleted.rc == 0, deleted.stdout[-3000:]
+    assert_clean(emu, site, "cf")
+
+
+def test_a_dra_that_ends_failed_is_reported_then_repaired(emu, run_playbook, site, zone):
+    fsx = emu.client("fsx")
+    fs_id = fsx.create_file_system(
+        FileSystemType="LUSTRE", StorageCapacity=1200, SubnetIds=[zone["service_subnet_ids"][0]["id"]],
+        SecurityGroupIds=[zone["security_group_id"]],
+        LustreConfiguration={"DeploymentType": "PERSISTENT_2", "PerUnitStorageThroughput": 250})["FileSystem"]["FileSystemId"]
+    request = {"vlab_id": "fltv", "project_id": "dra", "storage": "existing_fsx", "hpc_existing_fsx_id": fs_id}
+    emu.control("POST", "faults/dra_failed", {"lifecycle": "FAILED", "message": "S3 access denied (injected)"})
+    try:
+        failed = lifecycle(run_playbook, "create", site, **request)
+        assert failed.rc != 0
+        assert "FAILED" in failed.stats_data["error"]["message"] and failed.stats_data["error"]["task"] == \
+            "Project data on the shared file system", failed.stats_data
+        repaired = lifecycle(run_playbook, "create", site, **request)  # the FAILED association is made again
+        assert repaired.rc == 0, repaired.stdout[-3000:]
+    finally:
+        deleted = lifecycle(run_playbook, "delete", site, **request)
+    assert deleted.rc == 0, deleted.stdout[-3000:]
+    assert_clean(emu, site, "dra")
+
+
+@pytest.mark.parametrize("step", WRITING_STEPS)
+def test_create_killed_after_a_step_converges_or_deletes_cleanly(emu, run_playbook, site, zone, monkeypatch, step):
+    project = f"k{WRITING_STEPS.index(step)}"
+    request = {"vlab_id": "fltv", "project_id": project}
+    monkeypatch.setenv("ANSIBLE_CALLBACK_PLUGINS", str(Path(__file__).parent / "callback_plugins"))
+    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", "kill_after_task")
+    monkeypatch.setenv("OBI_KILL_AFTER_TASK", step)
+    killed = lifecycle(run_playbook, "create", site, name="killed", **request)
+    monkeypatch.delenv("OBI_KILL_AFTER_TASK")
+    assert killed.rc == -9, killed.stdout[-2000:]
+
+    if WRITING_STEPS.index(step) % 2 == 0:  # half of the cases re-run first, the other half delete at once
+        again = lifecycle(run_playbook, "create", site, name="again", **request)
+        assert again.rc == 0, again.stdout[-3000:]
+        assert f"pcluster-fltv-{project}" in clusters(emu)
+        assert list(claims(emu, zone).values()).count(f"pcluster-fltv-{project}") == 1
+    deleted = lifecycle(run_playbook, "delete", site, **request)
+    assert deleted.rc == 0, deleted.stdout[-3000:]
+    assert_clean(emu, site, project)
