@@ -85,8 +85,10 @@ def orphans(emu, infra_bucket=None):
         check("stack", stack["StackName"], tags.get("parallelcluster:cluster-name"))
     for page in logs.get_paginator("describe_log_groups").paginate():
         for group in page["logGroups"]:
-            match = _CLUSTER.search(group["logGroupName"])
-            check("log group", group["logGroupName"], match and match.group(0))
+            name = group["logGroupName"]
+            job_logs = re.fullmatch(r"/obi/hpc/([^/]+)/([^/]+)", name)
+            match = _CLUSTER.search(name)
+            check("log group", name, f"pcluster-{job_logs[1]}-{job_logs[2]}" if job_logs else match and match.group(0))
     if infra_bucket:
         listed = emu.client("s3").list_objects_v2(Bucket=infra_bucket, Prefix="hpc_provisioner/node/clusters/")
         for item in listed.get("Contents", []):
@@ -96,3 +98,24 @@ def orphans(emu, infra_bucket=None):
 
 def _stacks(emu):
     return [s for page in emu.client("cloudformation").get_paginator("describe_stacks").paginate() for s in page["Stacks"]]
+
+
+def inventory(emu):
+    """Every resource a flow of this collection can make, as (kind, id) pairs: compare before and after a flow."""
+    ec2, secrets, fsx, logs, s3, ddb = (emu.client(s) for s in ("ec2", "secretsmanager", "fsx", "logs", "s3", "dynamodb"))
+    found = {("key pair", k["KeyName"]) for k in ec2.describe_key_pairs()["KeyPairs"]}
+    found |= {("secret", s["Name"]) for page in secrets.get_paginator("list_secrets").paginate() for s in page["SecretList"]}
+    found |= {("parameter", p["Name"]) for page in emu.client("ssm").get_paginator("describe_parameters").paginate()
+              for p in page["Parameters"]}
+    found |= {("stack", s["StackName"]) for s in _stacks(emu)}
+    found |= {("file system", f["FileSystemId"]) for f in fsx.describe_file_systems()["FileSystems"]}
+    found |= {("DRA", a["AssociationId"]) for a in fsx.describe_data_repository_associations()["Associations"]}
+    found |= {("log group", g["logGroupName"]) for page in logs.get_paginator("describe_log_groups").paginate()
+              for g in page["logGroups"]}
+    for bucket in s3.list_buckets()["Buckets"]:
+        found |= {("object", f"{bucket['Name']}/{o['Key']}")
+                  for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"]) for o in page.get("Contents", [])}
+    for table in ddb.list_tables()["TableNames"]:
+        if table.endswith("subnet-claims"):
+            found |= {("claim", f"{table}/{subnet}") for subnet in subnet_claim.claimed_subnets(ddb, table)}
+    return found

@@ -106,6 +106,9 @@ def test_create_describe_list_update_delete(emu, run_playbook, site, zone):
     sim_key = emu.client("ec2").describe_key_pairs(KeyNames=["pcluster-lcyv-p1_sim"], IncludePublicKey=True)
     assert node_vars["node_bootstrap_sim_pubkey"].split()[:2] == sim_key["KeyPairs"][0]["PublicKey"].split()[:2]
     assert (node_vars["node_bootstrap_vlab_id"], node_vars["node_bootstrap_project_id"]) == ("lcyv", "p1")
+    (job_logs,) = emu.client("logs").describe_log_groups(logGroupNamePrefix="/obi/hpc/lcyv/p1")["logGroups"]
+    assert job_logs["retentionInDays"] == 90
+    assert emu.client("logs").list_tags_log_group(logGroupName="/obi/hpc/lcyv/p1")["tags"]["obp:costcenter:project"] == "p1"
     assets = {o["Key"] for o in infra.list_objects_v2(Bucket=site["hpc_infra_bucket"], Prefix="hpc_provisioner/node/")["Contents"]}
     assert {"hpc_provisioner/node/on_node_configured.sh", "hpc_provisioner/node/obi-hpc_provisioner-0.1.0.tar.gz"} <= assets
 
@@ -132,6 +135,7 @@ def test_create_describe_list_update_delete(emu, run_playbook, site, zone):
     names = {k["KeyName"] for k in emu.client("ec2").describe_key_pairs()["KeyPairs"]}
     assert not names & {"pcluster-lcyv-p1", "pcluster-lcyv-p1_sim"}
 
+    assert not emu.client("logs").describe_log_groups(logGroupNamePrefix="/obi/hpc/lcyv/p1")["logGroups"]
     left = infra.list_objects_v2(Bucket=site["hpc_infra_bucket"], Prefix="hpc_provisioner/node/clusters/pcluster-lcyv-p1/")
     assert left["KeyCount"] == 0
 
