@@ -12,10 +12,13 @@ from lifecycle_helpers import inventory, writes
 
 PREFIX = "bad"
 CLOSED = "http://127.0.0.1:9"  # nothing listens on the discard port
-GOOD_CONFIG = {"Region": "us-east-1", "Image": {"Os": "alinux2023"}, "HeadNode": {
-    "InstanceType": "t3.medium", "Networking": {"SubnetId": "subnet-0123456789abcdef0"}, "Ssh": {"KeyName": "k"}},
-    "Scheduling": {"Scheduler": "slurm", "SlurmQueues": [{"Name": "q", "Networking": {"SubnetIds": ["subnet-0123456789abcdef0"]},
-                                                           "ComputeResources": [{"Name": "c", "InstanceType": "t3.micro", "MaxCount": -1}]}]}}
+SCHEMA_ERROR_CONFIG = {  # all good but MaxCount
+    "Region": "us-east-1", "Image": {"Os": "alinux2023"},
+    "HeadNode": {"InstanceType": "t3.medium", "Networking": {"SubnetId": "subnet-0123456789abcdef0"}, "Ssh": {"KeyName": "k"}},
+    "Scheduling": {"Scheduler": "slurm", "SlurmQueues": [{
+        "Name": "q", "Networking": {"SubnetIds": ["subnet-0123456789abcdef0"]},
+        "ComputeResources": [{"Name": "c", "InstanceType": "t3.micro", "MaxCount": -1}]}]},
+}
 
 
 def cases(zone, fs_id):
@@ -58,14 +61,14 @@ def cases(zone, fs_id):
         ("dra tag aws prefix", "fsx_dra", dict(dra, file_system_path="/p", tags={"aws:x": "y"}), "tags: key 'aws:x' starts with 'aws:'"),
         ("dra info unreachable endpoint", "fsx_dra_info", {"file_system_id": fs_id, "endpoint_url": CLOSED},
          "Could not connect to the endpoint URL"),
-        ("cluster name bad characters", "pcluster_cluster", {"name": "Bad_Name", "config": GOOD_CONFIG}, "name: 'Bad_Name' is not a valid cluster name"),
-        ("cluster name too long", "pcluster_cluster", {"name": "c" * 61, "config": GOOD_CONFIG}, "a cluster name can have at most 60"),
-        ("cluster config schema", "pcluster_cluster", {"name": "pcluster-bad-schema", "config": GOOD_CONFIG},
+        ("cluster name bad characters", "pcluster_cluster", {"name": "Bad_Name", "config": SCHEMA_ERROR_CONFIG}, "name: 'Bad_Name' is not a valid cluster name"),
+        ("cluster name too long", "pcluster_cluster", {"name": "c" * 61, "config": SCHEMA_ERROR_CONFIG}, "a cluster name can have at most 60"),
+        ("cluster config schema", "pcluster_cluster", {"name": "pcluster-bad-schema", "config": SCHEMA_ERROR_CONFIG},
          "MaxCount: Must be greater than or equal to 1"),
         ("cluster config missing", "pcluster_cluster", {"name": "pcluster-bad-none"}, "missing: config, config_file"),
         ("cluster config wrong type", "pcluster_cluster", {"name": "pcluster-bad-type", "config": ["not", "a", "dict"]},
          "argument 'config' is of type list"),
-        ("cluster wait timeout not a number", "pcluster_cluster", {"name": "pcluster-bad-w", "config": GOOD_CONFIG,
+        ("cluster wait timeout not a number", "pcluster_cluster", {"name": "pcluster-bad-w", "config": SCHEMA_ERROR_CONFIG,
                                                                    "wait_timeout": "soon"}, "argument 'wait_timeout' is of type str"),
         ("cluster state unknown", "pcluster_cluster", {"name": "pcluster-bad-s", "state": "paused"},
          "value of state must be one of"),
