@@ -29,11 +29,6 @@ def site(zone):
     return site_settings(zone)
 
 
-@pytest.fixture(autouse=True)
-def show_stats(monkeypatch):
-    monkeypatch.setenv("ANSIBLE_SHOW_CUSTOM_STATS", "true")
-
-
 @pytest.fixture(scope="module", autouse=True)
 def remove_clusters(emulator):
     yield

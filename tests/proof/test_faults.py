@@ -32,11 +32,6 @@ def site(zone):
     return site_settings(zone)
 
 
-@pytest.fixture(autouse=True)
-def show_stats(monkeypatch):
-    monkeypatch.setenv("ANSIBLE_SHOW_CUSTOM_STATS", "true")
-
-
 def assert_clean(emu, site, project):
     assert f"pcluster-fltv-{project}" not in clusters(emu)
     assert orphans(emu, site["hpc_infra_bucket"]) == []
