@@ -1,4 +1,4 @@
-"""python -m emulator [--host 127.0.0.1] [--port 5000] [--delay NAME=SECONDS ...] [--pid-file FILE]"""
+"""python -m emulator [--host 127.0.0.1] [--port 5000] [--delay NAME=SECONDS ...] [--pid-file FILE] [--enforce-iam [N]]"""
 
 import argparse
 import os
@@ -16,6 +16,9 @@ def parse_args(argv):
     parser.add_argument("--port", type=int, default=int(os.environ.get("EMULATOR_PORT", "5000")))
     parser.add_argument("--delay", action="append", default=[], metavar="NAME=SECONDS",
                         help=f"timing setting, one of {', '.join(sorted(state.DEFAULT_SETTINGS))}")
+    parser.add_argument("--enforce-iam", type=int, nargs="?", const=3, default=None, metavar="N",
+                        help="check every AWS request against the caller's IAM policies, after the first N (3) requests, "
+                             "which make an administrator (see emulator/iam_enforcement.py)")
     return parser.parse_args(argv)
 
 
@@ -30,6 +33,10 @@ def main(argv=None):
     # Imported after the checks so that a refused address fails fast, before moto loads.
     from .server import make_emulator  # pylint: disable=import-outside-toplevel
 
+    if args.enforce_iam is not None:
+        from .iam_enforcement import enable  # pylint: disable=import-outside-toplevel
+
+        enable(args.enforce_iam)
     server = make_emulator(args.host, args.port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"emulator listening on http://{args.host}:{server.server_port} "
