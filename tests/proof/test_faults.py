@@ -2,24 +2,12 @@
 the orphan check (tests/lifecycle_helpers.orphans) finds nothing that belongs to a project without a cluster."""
 # pylint: disable=missing-function-docstring  # the test names say what they check
 
-from pathlib import Path
-
 import pytest
 
 from emulator.seed import seed
-from lifecycle_helpers import claims, clusters, lifecycle, orphans, site_settings
+from lifecycle_helpers import clusters, lifecycle, orphans, site_settings
 
 PREFIX = "flt"
-# The create playbook's steps that write, in order: a run killed after any of them must converge when re-run, or
-# leave nothing behind when deleted.
-WRITING_STEPS = [
-    "Put the node bootstrap entry script in the infra bucket",
-    "Admin key pair",
-    "Simulation user's key pair",
-    "Claim a compute subnet",
-    "Put the cluster's node variables in the infra bucket",
-    "The cluster",
-]
 
 
 @pytest.fixture(scope="module")
@@ -86,24 +74,3 @@ def test_a_dra_that_ends_failed_is_reported_then_repaired(emu, run_playbook, sit
         deleted = lifecycle(run_playbook, "delete", site, **request)
     assert deleted.rc == 0, deleted.stdout[-3000:]
     assert_clean(emu, site, "dra")
-
-
-@pytest.mark.parametrize("step", WRITING_STEPS)
-def test_create_killed_after_a_step_converges_or_deletes_cleanly(emu, run_playbook, site, zone, monkeypatch, step):
-    project = f"k{WRITING_STEPS.index(step)}"
-    request = {"vlab_id": "fltv", "project_id": project}
-    monkeypatch.setenv("ANSIBLE_CALLBACK_PLUGINS", str(Path(__file__).parent / "callback_plugins"))
-    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", "kill_after_task")
-    monkeypatch.setenv("OBI_KILL_AFTER_TASK", step)
-    killed = lifecycle(run_playbook, "create", site, name="killed", **request)
-    monkeypatch.delenv("OBI_KILL_AFTER_TASK")
-    assert killed.rc == -9, killed.stdout[-2000:]
-
-    if WRITING_STEPS.index(step) % 2 == 0:  # half of the cases re-run first, the other half delete at once
-        again = lifecycle(run_playbook, "create", site, name="again", **request)
-        assert again.rc == 0, again.stdout[-3000:]
-        assert f"pcluster-fltv-{project}" in clusters(emu)
-        assert list(claims(emu, zone).values()).count(f"pcluster-fltv-{project}") == 1
-    deleted = lifecycle(run_playbook, "delete", site, **request)
-    assert deleted.rc == 0, deleted.stdout[-3000:]
-    assert_clean(emu, site, project)
