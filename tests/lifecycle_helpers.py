@@ -52,17 +52,18 @@ def clusters(emu):
             if "ParentId" not in s and any(t["Key"] == "parallelcluster:version" for t in s.get("Tags", []))}
 
 
-def orphans(emu, infra_bucket=None):
-    """Everything the collection makes for a project whose cluster does not exist: must be empty after any flow.
+def orphans(emu, vlab, infra_bucket=None):
+    """Everything the collection made for a project of ``vlab`` whose cluster does not exist: must be empty after any flow.
 
     Key pairs and their secrets (pcluster-<vlab>-<project>[_sim]), subnet claims, the project's DRAs (cost tags),
     stacks of a cluster that is gone (nested leftovers), its log groups, and its node variables in the infra bucket.
+    One vlab per test file: the session's emulator also holds what other test files made on purpose.
     """
     alive = clusters(emu)
     found = []
 
     def check(kind, name, cluster):
-        if cluster and cluster.startswith("pcluster-") and cluster not in alive:
+        if cluster and cluster.startswith(f"pcluster-{vlab}-") and cluster not in alive:
             found.append(f"{kind} {name}")
 
     ec2, secrets, fsx, logs = (emu.client(s) for s in ("ec2", "secretsmanager", "fsx", "logs"))

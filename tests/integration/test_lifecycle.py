@@ -240,7 +240,7 @@ def test_lustre_made_with_the_cluster(emu, run_playbook, site):
         deleted = lifecycle(run_playbook, "delete", site, vlab_id="lcyv", project_id="lus")
     assert deleted.rc == 0, deleted.stdout[-3000:]
     assert fs_id not in {f["FileSystemId"] for f in fsx.describe_file_systems()["FileSystems"]}
-    assert orphans(emu, site["hpc_infra_bucket"]) == []
+    assert orphans(emu, "lcyv", site["hpc_infra_bucket"]) == []
 
 
 def test_awx_surveys_match_the_playbooks():

@@ -22,7 +22,7 @@ def site(zone):
 
 def assert_clean(emu, site, project):
     assert f"pcluster-fltv-{project}" not in clusters(emu)
-    assert orphans(emu, site["hpc_infra_bucket"]) == []
+    assert orphans(emu, "fltv", site["hpc_infra_bucket"]) == []
 
 
 def test_every_flow_succeeds_with_30_percent_throttling(emu, run_playbook, site, zone):

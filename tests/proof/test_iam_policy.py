@@ -165,7 +165,7 @@ def test_every_flow_runs_with_only_the_shipped_policy(admin, site, tmp_path):
         assert deleted.rc == 0 and deleted.stats_data["clusterStatus"] == "DELETE_COMPLETE", deleted.stdout[-4000:]
     # The direct calls the flows made (what meta/iam is checked against), for whoever reviews the policy.
     (REPO_ROOT / ".build" / "iam-policy-requests.json").write_text(json.dumps(admin.requests(), indent=1))
-    assert orphans(admin, site["hpc_infra_bucket"]) == []
+    assert orphans(admin, "iamv", site["hpc_infra_bucket"]) == []
 
 
 @pytest.mark.parametrize("missing", ["KeyPairs", "everything"])
@@ -185,5 +185,5 @@ def test_create_without_a_needed_statement_fails_closed(admin, site, tmp_path, m
     # amazon.aws's modules keep the AWS error code in some messages only ("Failed to describe security groups").
     assert "AccessDenied" in message or missing == "everything" and message.startswith("Failed to "), created.stats_data
     assert f"pcluster-iamv-{project}" not in clusters(admin)
-    assert [o for o in orphans(admin, site["hpc_infra_bucket"]) if f"iamv-{project}" in o or f"iamv/{project}" in o] == []
+    assert [o for o in orphans(admin, "iamv", site["hpc_infra_bucket"]) if f"iamv-{project}" in o or f"iamv/{project}" in o] == []
     assert inventory(admin) == before

@@ -51,4 +51,4 @@ def test_create_killed_after_a_step_converges_or_deletes_cleanly(emu, run_playbo
     deleted = lifecycle(run_playbook, "delete", site, **request)
     assert deleted.rc == 0, deleted.stdout[-3000:]
     assert f"pcluster-kilv-{project}" not in clusters(emu)
-    assert orphans(emu, site["hpc_infra_bucket"]) == []
+    assert orphans(emu, "kilv", site["hpc_infra_bucket"]) == []
