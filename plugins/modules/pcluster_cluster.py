@@ -477,10 +477,23 @@ class ClusterRun:
             self.diff = {"before": {"cluster_name": self.name, "cluster_status": stack_status(stack)}, "after": {}}
             if self.module.check_mode:
                 return self.reader.describe(self.name, stack)
-            library.delete(self.name, self.region)
+            self.delete_stack()
         if self.params["wait"] and not self.module.check_mode:
             return self.await_stack("delete")
         return self.reader.describe(self.name)
+
+    def delete_stack(self, attempts=3):
+        """pcluster's delete. pcluster reads a throttled DescribeStacks as "does not exist", so after a failure the stack
+        is read again (with retries): one already being deleted, or gone, is fine; one still there is deleted again."""
+        for attempt in range(1, attempts + 1):
+            try:
+                library.delete(self.name, self.region)
+                return
+            except PclusterFailure:
+                if stack_status(self.reader.stack(self.name)) in (plan.GONE, "DELETE_IN_PROGRESS", "DELETE_COMPLETE"):
+                    return
+                if attempt == attempts:
+                    raise
 
 
 def load_config(module):
