@@ -97,6 +97,22 @@ def emulator():
         process.wait(timeout=10)
 
 
+@pytest.fixture(scope="module")
+def zone(emulator, request):
+    """The landing zone of a test file, seeded with its PREFIX and SUBNETS (default 3) compute subnets."""
+    from emulator.seed import seed  # pylint: disable=import-outside-toplevel
+
+    return seed(emulator.endpoint, prefix=request.module.PREFIX, subnet_count=getattr(request.module, "SUBNETS", 3))
+
+
+@pytest.fixture(scope="module")
+def site(zone):
+    """The lifecycle playbooks' site settings for that landing zone (tests/lifecycle_helpers.site_settings)."""
+    from lifecycle_helpers import site_settings  # pylint: disable=import-outside-toplevel,import-error
+
+    return site_settings(zone)
+
+
 @pytest.fixture
 def emu(emulator):
     """The session emulator, with faults, timings and request log reset before and after the test."""

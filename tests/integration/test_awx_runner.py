@@ -16,18 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emulator.seed import seed
-from lifecycle_helpers import site_settings
 
 ansible_runner = pytest.importorskip("ansible_runner")
 
 PREFIX = "awx"
+SUBNETS = 2
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def site(emulator):
-    return site_settings(seed(emulator.endpoint, prefix=PREFIX, subnet_count=2))
 
 
 @pytest.fixture

@@ -13,20 +13,10 @@ from collections import Counter
 import pytest
 import yaml
 
-from emulator.seed import seed
-from lifecycle_helpers import claims, lifecycle, orphans, site_settings, stacks, writes
+from lifecycle_helpers import claims, lifecycle, orphans, stacks, writes
 
 PREFIX = "lcy"
-
-
-@pytest.fixture(scope="module")
-def zone(emulator):
-    return seed(emulator.endpoint, prefix=PREFIX, subnet_count=4)
-
-
-@pytest.fixture(scope="module")
-def site(zone):
-    return site_settings(zone)
+SUBNETS = 4
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -7,10 +7,10 @@ The playbooks' catalogue is in tests/integration/test_lifecycle.py (every survey
 
 import pytest
 
-from emulator.seed import seed
 from lifecycle_helpers import inventory, writes
 
 PREFIX = "bad"
+SUBNETS = 2
 CLOSED = "http://127.0.0.1:9"  # nothing listens on the discard port
 SCHEMA_ERROR_CONFIG = {  # all good but MaxCount
     "Region": "us-east-1", "Image": {"Os": "alinux2023"},
@@ -128,11 +128,6 @@ def role_cases(zone):
          {"cloudwatch_logs_cluster_name": "pcluster-v-p", "cloudwatch_logs_vlab_id": "v", "cloudwatch_logs_project_id": "p",
           "cloudwatch_logs_agent_package_url": "ftp://mirror/agent.deb"}, "cloudwatch_logs_agent_package_url must be empty"),
     ]
-
-
-@pytest.fixture(scope="module")
-def zone(emulator):
-    return seed(emulator.endpoint, prefix=PREFIX, subnet_count=2)
 
 
 @pytest.fixture(scope="module")

@@ -2,22 +2,9 @@
 the orphan check (tests/lifecycle_helpers.orphans) finds nothing that belongs to a project without a cluster."""
 # pylint: disable=missing-function-docstring  # the test names say what they check
 
-import pytest
-
-from emulator.seed import seed
-from lifecycle_helpers import clusters, lifecycle, orphans, site_settings
+from lifecycle_helpers import clusters, lifecycle, orphans
 
 PREFIX = "flt"
-
-
-@pytest.fixture(scope="module")
-def zone(emulator):
-    return seed(emulator.endpoint, prefix=PREFIX, subnet_count=3)
-
-
-@pytest.fixture(scope="module")
-def site(zone):
-    return site_settings(zone)
 
 
 def assert_clean(emu, site, project):

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.seed import seed
-from lifecycle_helpers import claims, clusters, lifecycle, orphans, site_settings
+from lifecycle_helpers import claims, clusters, lifecycle, orphans
 
 PREFIX = "kil"
 # The create playbook's steps that write, in order: a run killed after any of them must converge when re-run, or
@@ -20,16 +19,6 @@ WRITING_STEPS = [
     "Put the cluster's node variables in the infra bucket",
     "The cluster",
 ]
-
-
-@pytest.fixture(scope="module")
-def zone(emulator):
-    return seed(emulator.endpoint, prefix=PREFIX, subnet_count=3)
-
-
-@pytest.fixture(scope="module")
-def site(zone):
-    return site_settings(zone)
 
 
 @pytest.mark.parametrize("step", WRITING_STEPS)
