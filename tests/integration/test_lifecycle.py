@@ -176,8 +176,10 @@ def test_concurrent_creates_one_cluster_per_project(emu, run_playbook, site, zon
         for run in duplicates:
             assert run.rc == 0 or "already exists" in run.stats_data["error"]["message"], run.stats_data
     finally:
-        for project in ("r1", "r2", "r3"):
-            lifecycle(run_playbook, "delete", site, name=f"delete-{project}", vlab_id="lcyv", project_id=project)
+        deletes = {project: lifecycle(run_playbook, "delete", site, name=f"delete-{project}", vlab_id="lcyv",
+                                      project_id=project) for project in ("r1", "r2", "r3")}
+    for project, run in deletes.items():
+        assert run.rc == 0, (project, run.stdout[-3000:])
     assert not {v for v in claims(emu, zone).values() if v.startswith("pcluster-lcyv-r")}
 
 
