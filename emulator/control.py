@@ -10,6 +10,8 @@ POST   /_emulator/faults/throttle   {"service": "ec2" | "*", "fraction": 0.3}
 POST   /_emulator/faults/stack_create_failed  {"reason": "..."}           (next cluster stack)
 POST   /_emulator/faults/dra_failed {"lifecycle": "FAILED" | "MISCONFIGURED", "message": "..."}  (next DRA)
 DELETE /_emulator/faults            -> clear throttles and queued faults, restore default settings
+GET    /_emulator/stored-secrets    -> {"values": [...]}: every secret value stored in Secrets Manager or as an SSM
+                                       SecureString since the start, for the test suites' scan of their outputs
 """
 
 import json
@@ -49,6 +51,8 @@ def _route(request):
             state.reset_request_log()
             return _json(state.request_log())
         raise MethodNotAllowed(["GET", "DELETE"])
+    if path == "stored-secrets" and method == "GET":
+        return _json({"values": state.stored_secrets()})
     if path == "settings":
         if method == "GET":
             return _json(state.settings())

@@ -22,6 +22,9 @@ _READ_PREFIXES = ("Describe", "Get", "List", "Head", "Search", "Lookup", "Query"
 _THROTTLE_CODE = {"json": "ThrottlingException", "rest-json": "ThrottlingException",
                   "query": "Throttling", "ec2": "RequestLimitExceeded", "rest-xml": "SlowDown"}
 _MAX_BUFFERED_BODY = 1024 * 1024  # form bodies larger than this are not inspected for an Action
+# Calls that store a secret value, and where it is in their JSON body (SSM: only when Type is SecureString).
+_SECRET_WRITES = {("secretsmanager", "CreateSecret"): "SecretString", ("secretsmanager", "PutSecretValue"): "SecretString",
+                  ("secretsmanager", "UpdateSecret"): "SecretString", ("ssm", "PutParameter"): "Value"}
 
 
 def signing_service(environ):
@@ -83,6 +86,20 @@ def _rest_operation(environ, signing_name):
         return operation.name
     except Exception:  # pylint: disable=broad-exception-caught  # unmatched REST paths are still counted
         return f"{environ['REQUEST_METHOD']} (unmatched)"
+
+
+def record_stored_secret(signing_name, operation, environ):
+    """Remember the secret value a Secrets Manager or SSM SecureString write carries (see state.record_secret)."""
+    field = _SECRET_WRITES.get((signing_name, operation))
+    if field is None:
+        return
+    try:
+        payload = json.loads(_buffer_body(environ) or b"{}")
+    except ValueError:
+        return
+    value = payload.get(field)
+    if isinstance(value, str) and value and (signing_name != "ssm" or payload.get("Type") == "SecureString"):
+        state.record_secret(value)
 
 
 def is_read(operation, environ):
@@ -149,6 +166,7 @@ class AwsCallMiddleware:
             return self.app(environ, start_response)
         operation = operation_name(environ, signing_name)
         state.record_request(signing_name, operation, "read" if is_read(operation, environ) else "write")
+        record_stored_secret(signing_name, operation, environ)
         if state.should_throttle(signing_name):
             throttled = throttle_response(signing_name, environ, start_response)
             if throttled is not None:

@@ -29,6 +29,7 @@ _throttle = {}  # service signing name ("ec2", "fsx", "*") -> fraction of calls 
 _pending_faults = collections.defaultdict(collections.deque)  # fault name -> queued fault payloads
 _request_counts = collections.Counter()  # (service, operation, "read"|"write") -> calls
 _throttled = 0  # requests answered with a throttling error
+_stored_secrets = set()  # every secret value stored in Secrets Manager or SSM (SecureString), for output scans
 _random = random.Random()
 
 # Faults that can be queued: payload key -> allowed values (None: any string).
@@ -141,6 +142,17 @@ def request_log():
         "writes": sum(c["count"] for c in calls if c["kind"] == "write"),
         "throttled": throttled,
     }
+
+
+def record_secret(value):
+    """A secret value a client stored; kept for the whole run (even after its secret is deleted) for output scans."""
+    with _LOCK:
+        _stored_secrets.add(value)
+
+
+def stored_secrets():
+    with _LOCK:
+        return sorted(_stored_secrets)
 
 
 def reset_request_log():

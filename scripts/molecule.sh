@@ -20,7 +20,8 @@
 # cut short is cleaned up too. Run it again at will: the images are reused.
 #
 # Environment: DEBIAN_MIRROR (default http://deb.debian.org/debian), UBUNTU_MIRROR (default
-# http://archive.ubuntu.com/ubuntu), MOLECULE_COMMAND (default test), REBUILD_IMAGES=1 to rebuild the images.
+# http://archive.ubuntu.com/ubuntu), MOLECULE_COMMAND (default test), REBUILD_IMAGES=1 to rebuild the images,
+# HPC_TEST_OUTPUTS (default .build/test-outputs: each scenario's output is kept there as molecule-ROLE.log).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
@@ -28,6 +29,7 @@ DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 UBUNTU_MIRROR="${UBUNTU_MIRROR:-http://archive.ubuntu.com/ubuntu}"
 MOLECULE_COMMAND="${MOLECULE_COMMAND:-test}"
 WORK="$REPO/.build/molecule"
+OUTPUTS="${HPC_TEST_OUTPUTS:-$REPO/.build/test-outputs}"
 export CONTAINERS_CONF="$WORK/containers.conf"
 
 log() { printf '[molecule.sh] %s\n' "$*" >&2; }
@@ -215,6 +217,7 @@ write_containers_conf
 ensure_images
 ((images_only)) && exit 0
 
+mkdir -p "$OUTPUTS"
 failed=()
 times=()
 for role in "${roles[@]}"; do
@@ -225,7 +228,8 @@ for role in "${roles[@]}"; do
     fi
     start=$SECONDS
     log "molecule $MOLECULE_COMMAND: $role"
-    if (cd "$REPO/roles/$role" && molecule "$MOLECULE_COMMAND"); then
+    # The output is kept for the secret scan of the test outputs (scripts/scan_secrets.py).
+    if (cd "$REPO/roles/$role" && molecule "$MOLECULE_COMMAND" 2>&1 | tee "$OUTPUTS/molecule-$role.log"); then
         log "$role: passed in $((SECONDS - start)) s"
         times+=("$role $((SECONDS - start)) s")
     else

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,10 +14,37 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
+# Every output the suites produce (playbook runs, ansible-runner artifacts, emulator logs) and the secret values the
+# emulators stored are kept here; scripts/scan_secrets.py then checks that no secret is in any output.
+OUTPUTS = Path(os.environ.get("HPC_TEST_OUTPUTS") or REPO_ROOT / ".build" / "test-outputs")
 # This work tree is the collection obi.hpc_provisioner on the collections path that scripts/bootstrap.sh
 # makes; on sys.path, the unit tests import it as ansible_collections.obi.hpc_provisioner.
 COLLECTIONS_PATH = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep)[0] or str(REPO_ROOT / ".build" / "collections")
 sys.path.insert(0, COLLECTIONS_PATH)
+
+
+def output_dir(node_id):
+    """The folder under OUTPUTS/runs/ for the outputs of test ``node_id``."""
+    folder = OUTPUTS / "runs" / re.sub(r"[^A-Za-z0-9_.-]+", "_", node_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def keep_output(node_id, name, *texts):
+    """Write one output of test ``node_id`` (stdout, stderr, ...) for the secret scan; returns the file."""
+    folder = output_dir(node_id)
+    path = folder / f"{name}-{len(list(folder.glob(f'{name}-*')))}.log"
+    path.write_text("\n".join(text or "" for text in texts), encoding="utf-8")
+    return path
+
+
+def save_stored_secrets(endpoint, port):
+    """Write the secret values an emulator stored to OUTPUTS/stored-secrets-PORT.json (0600): the scan's canaries."""
+    with urllib.request.urlopen(f"{endpoint}/_emulator/stored-secrets", timeout=10) as response:
+        values = json.loads(response.read())["values"]
+    path = OUTPUTS / f"stored-secrets-{port}.json"
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(values), encoding="utf-8")
 
 
 def _free_port():
@@ -60,9 +88,8 @@ def start_emulator(port, *extra_args):
     would block once the pipe is full).
     """
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    log_dir = REPO_ROOT / ".build"
-    log_dir.mkdir(exist_ok=True)
-    log_path = log_dir / f"emulator-test-{port}.log"
+    OUTPUTS.mkdir(parents=True, exist_ok=True)
+    log_path = OUTPUTS / f"emulator-{port}.log"
     with open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen([sys.executable, "-m", "emulator", "--port", str(port), *extra_args],
                                    cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -93,8 +120,11 @@ def emulator():
     try:
         yield Emulator(endpoint)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        try:
+            save_stored_secrets(endpoint, port)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +175,7 @@ class PlaybookRun:
 
 
 @pytest.fixture
-def run_playbook(emulator, tmp_path):
+def run_playbook(emulator, tmp_path, request):
     """Run a playbook (a list of tasks, or full YAML text) on localhost against the emulator.
 
     Tasks get ``module_defaults`` for ``group/obi.hpc_provisioner.aws`` (endpoint, region, fake credentials):
@@ -153,7 +183,8 @@ def run_playbook(emulator, tmp_path):
     """
     import yaml  # pylint: disable=import-outside-toplevel
 
-    def run(tasks, extra_vars=None, verbosity=0, check=False, diff=False, name="playbook"):
+    def run(tasks, extra_vars=None, verbosity=0, check=False, diff=False, name="playbook", kept=True):
+        """kept=False: a run that prints a secret on purpose, left out of the suites' secret scan."""
         if isinstance(tasks, str):
             text = tasks
         else:
@@ -176,6 +207,8 @@ def run_playbook(emulator, tmp_path):
                    AWS_ENDPOINT_URL=emulator.endpoint)
         env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO_ROOT / ".build" / "collections"))
         completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
+        if kept:
+            keep_output(request.node.nodeid, name, completed.stdout, completed.stderr)
         return PlaybookRun(completed)
 
     return run

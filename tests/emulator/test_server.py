@@ -107,3 +107,15 @@ def test_unknown_control_path_is_404(emu):
     with pytest.raises(urllib.error.HTTPError) as raised:
         urllib.request.urlopen(f"{emu.endpoint}/_emulator/nothing", timeout=5)
     assert raised.value.code == 404
+
+
+def test_stored_secret_values_are_kept_for_the_output_scan(emu):
+    """Secrets Manager values and SSM SecureStrings (not plain strings) are listed, also after their deletion."""
+    secrets, ssm = emu.client("secretsmanager"), emu.client("ssm")
+    secrets.create_secret(Name="srv-scan-a", SecretString="srv-scan-first-value")
+    secrets.put_secret_value(SecretId="srv-scan-a", SecretString="srv-scan-second-value")
+    secrets.delete_secret(SecretId="srv-scan-a", ForceDeleteWithoutRecovery=True)
+    ssm.put_parameter(Name="/srv-scan/secure", Value="srv-scan-secure-value", Type="SecureString")
+    ssm.put_parameter(Name="/srv-scan/plain", Value="srv-scan-plain-value", Type="String")
+    stored = {v for v in emu.control("GET", "stored-secrets")["values"] if v.startswith("srv-scan-")}
+    assert stored == {"srv-scan-first-value", "srv-scan-second-value", "srv-scan-secure-value"}

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import output_dir
+
 
 ansible_runner = pytest.importorskip("ansible_runner")
 
@@ -25,8 +27,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def job(emulator, tmp_path):
-    """Run one job template's playbook from a fresh private data directory; returns the runner."""
+def job(emulator, tmp_path, request):
+    """Run one job template's playbook from a fresh private data directory; returns the runner.
+
+    Its artifacts (job events, stdout) are kept for the secret scan of the suites' outputs (scripts/scan_secrets.py).
+    """
 
     def run(playbook, extra_vars):
         private = tmp_path / playbook.replace("/", "_")
@@ -40,7 +45,10 @@ def job(emulator, tmp_path):
         }))
         (private / "inventory" / "hosts").write_text("localhost ansible_connection=local\n")
         (private / "project").symlink_to(REPO_ROOT)  # the AWX project: this repository
-        return ansible_runner.run(private_data_dir=str(private), playbook=playbook, quiet=True, timeout=600)
+        runner = ansible_runner.run(private_data_dir=str(private), playbook=playbook, quiet=True, timeout=600)
+        shutil.copytree(private / "artifacts", output_dir(request.node.nodeid) / f"{private.name}-artifacts",
+                        dirs_exist_ok=True)
+        return runner
 
     return run
 

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import REGION, REPO_ROOT, Emulator, PlaybookRun, _free_port, start_emulator
+from conftest import REGION, REPO_ROOT, Emulator, PlaybookRun, _free_port, keep_output, save_stored_secrets, start_emulator
 from emulator.seed import seed
 from lifecycle_helpers import clusters, inventory, lifecycle, orphans, site_settings
 
@@ -63,8 +63,11 @@ def admin():
         key = iam.create_access_key(UserName="admin")["AccessKey"]
         yield Identity(endpoint, key["AccessKeyId"], key["SecretAccessKey"])
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        try:
+            save_stored_secrets(endpoint, port)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +111,7 @@ def playbook_runner(identity, tmp_path):
         env.pop("AWS_SESSION_TOKEN", None)
         env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO_ROOT / ".build" / "collections"))
         completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, check=False)
+        keep_output(f"iam/{tmp_path.name}", name, completed.stdout, completed.stderr)
         return PlaybookRun(completed)
 
     return run
