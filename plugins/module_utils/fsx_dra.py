@@ -28,6 +28,8 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.tags import tags_errors
+
 EVENTS = ("NEW", "CHANGED", "DELETED")
 # Option name -> member of the association's S3 configuration.
 POLICIES = {"auto_import_policy": "AutoImportPolicy", "auto_export_policy": "AutoExportPolicy"}
@@ -35,7 +37,6 @@ MAX_ASSOCIATIONS = 8  # AWS quota per file system; ParallelCluster has the same 
 CHUNK_SIZE_MIN, CHUNK_SIZE_MAX = 1, 512000  # MiB, the API's range for ImportedFileChunkSize
 FILE_SYSTEM_PATH_MAX = 4096
 DATA_REPOSITORY_PATH_MAX = 4357
-TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256
 
 # ClientRequestToken: at most 63 characters of [A-Za-z0-9_.-]; the prefix says who made the association.
 TOKEN_PREFIX = "obi-dra-"
@@ -149,19 +150,6 @@ def policy_errors(params):
         duplicates = sorted({value for value in values if values.count(value) > 1})
         if duplicates:
             errors.append(f"{option}: {', '.join(duplicates)} given more than once; allowed: {', '.join(EVENTS)}")
-    return errors
-
-
-def tags_errors(tags, field="tags"):
-    errors = []
-    for key, value in (tags or {}).items():
-        key, value = to_text(key), to_text(value)
-        if not key or len(key) > TAG_KEY_MAX:
-            errors.append(f"{field}: key {key!r} must be 1 to {TAG_KEY_MAX} characters")
-        elif key.lower().startswith("aws:"):
-            errors.append(f"{field}: key {key!r} starts with 'aws:', which AWS keeps to itself")
-        if len(value) > TAG_VALUE_MAX:
-            errors.append(f"{field}: the value of {key!r} must be at most {TAG_VALUE_MAX} characters")
     return errors
 
 

@@ -46,6 +46,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import tags as tag_checks
+
 KEY_TYPES = ("ed25519", "rsa")
 SECRET_STORES = ("secretsmanager", "ssm")
 
@@ -60,8 +62,6 @@ SSM_PATH = "/obi/hpc_provisioner/keypairs/"
 NAME_MAX = 255  # EC2 key pair names
 # The secret name is recorded in a tag value on the key pair, and tag values stop at 256 characters.
 SECRET_NAME_MAX = 256
-TAG_KEY_MAX = 128
-TAG_VALUE_MAX = 256
 DESCRIPTION_MAX = {"secretsmanager": 2048, "ssm": 1024}
 KMS_KEY_ID_MAX = 2048
 
@@ -70,8 +70,6 @@ _SECRETSMANAGER_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]+")
 _SSM_NAME = re.compile(r"[A-Za-z0-9/_.-]+")
 _SSM_MAX_LEVELS = 15
 # Patterns are used with fullmatch: '$' would let a trailing newline through.
-# Characters that EC2, Secrets Manager and SSM all accept in tag keys and values.
-_TAG_TEXT = re.compile(r"[\w .:/=+@-]*")
 
 # Retries throttling beyond botocore's own attempts. ThrottlingException (the JSON services: Secrets
 # Manager, SSM) is not in AWSRetry's default list, RequestLimitExceeded (EC2) is.
@@ -153,29 +151,9 @@ def secret_name_error(secret_name, secret_store, field="secret_name"):
     return f"{field}: {secret_name!r} is not allowed: {reason}" if reason else None
 
 
-def _tag_error(key, value, reserved_prefix):
-    if not key or len(key) > TAG_KEY_MAX:
-        return f"tags: key {key!r} must have 1 to {TAG_KEY_MAX} characters"
-    if len(value) > TAG_VALUE_MAX:
-        return f"tags: value of {key!r} must have at most {TAG_VALUE_MAX} characters"
-    if key.lower().startswith("aws:"):
-        return f"tags: key {key!r} is not allowed: the prefix 'aws:' is reserved by AWS"
-    if reserved_prefix and key.startswith(reserved_prefix):
-        return f"tags: key {key!r} is not allowed: the module manages the tags starting with {reserved_prefix!r}"
-    if not _TAG_TEXT.fullmatch(key) or not _TAG_TEXT.fullmatch(value):
-        return (f"tags: {key!r}: {value!r} has characters that are not allowed: use letters, digits, spaces "
-                "and '_', '.', ':', '/', '=', '+', '-', '@'")
-    return None
-
-
 def tags_errors(tags, reserved_prefix=TAG_PREFIX):
-    """The problems of a tags dict (keys and values as text), as a list of messages."""
-    errors = []
-    for key, value in (tags or {}).items():
-        error = _tag_error(to_text(key), to_text(value), reserved_prefix)
-        if error:
-            errors.append(error)
-    return errors
+    """The problems of a tags dict; the tags the module links key pairs and secrets with are its own."""
+    return tag_checks.tags_errors(tags, reserved_prefix=reserved_prefix)
 
 
 def _length_error(field, value, limit):

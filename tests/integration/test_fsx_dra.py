@@ -278,7 +278,7 @@ INVALID = {
     "duplicate": ({"auto_export_policy": ["NEW", "NEW"]}, "auto_export_policy: NEW given more than once"),
     "fs-id": ({"file_system_id": "fsx-123"}, "file_system_id: 'fsx-123' is not a file system id"),
     "timeout": ({"wait_timeout": 0}, "wait_timeout: must be at least 1"),
-    "tag": ({"tags": {"aws:owner": "x"}}, "tags: key 'aws:owner' starts with 'aws:'"),
+    "tag": ({"tags": {"aws:owner": "x"}}, "tags: key 'aws:owner' is not allowed: the prefix 'aws:' is reserved by AWS"),
 }
 
 
