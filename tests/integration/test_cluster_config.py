@@ -79,6 +79,7 @@ def test_every_tier_and_variant_renders_and_passes_the_schema(run_playbook, zone
                      "efa": False, "placement_group": False, "max_nodes": 2, "max_time": "01:00:00"},
             "debug": {"max_nodes": 4}}),
         "no-logs": role_vars(zone, cluster_config_logs_enabled=False),
+        "job-logs": role_vars(zone, cluster_config_job_logs_enabled=True),
     })
     run = run_playbook(render_tasks(cases))
     assert run.rc == 0, run.stdout[-3000:] + run.stderr
@@ -132,6 +133,8 @@ def test_every_tier_and_variant_renders_and_passes_the_schema(run_playbook, zone
     assert (lustre_nodes["node_bootstrap_vlab_id"], lustre_nodes["node_bootstrap_project_id"]) == ("vlab-cc", "proj-cc")
     assert lustre_nodes["node_bootstrap_sim_pubkey"].startswith("ssh-ed25519 ")
     assert lustre_nodes["node_bootstrap_scratch_root"] == "/obi/data/scratch"
+    assert (lustre_nodes["node_job_logs"], lustre_nodes["node_accounting"]) == (False, False)
+    assert not [k for k in lustre_nodes if k.startswith(("cloudwatch_logs_", "slurm_accounting_"))]
     database = rendered(run, "accounting-database")["Scheduling"]["SlurmSettings"]["Database"]
     assert database["PasswordSecretArn"] == zone["rds"]["master_password_secret_arn"]
     assert database["DatabaseName"] == "pcluster_vlab_cc_proj_cc"
@@ -179,3 +182,29 @@ def test_lustre_config_passes_pcluster_dryrun(emu, run_playbook, zone):
     dryrun = run.results("Dryrun")
     assert dryrun["changed"] and not [m for m in dryrun["validation_messages"] if m["level"] == "ERROR"]
     assert yaml.safe_dump(dryrun.get("validation_messages"))
+
+
+@pytest.mark.parametrize("label, overrides, role", [
+    ("job-logs", {"cluster_config_job_logs_enabled": True}, "cloudwatch_logs"),
+    ("accounting-database", {"cluster_config_accounting": "database"}, "slurm_accounting"),
+    ("accounting-external", {"cluster_config_accounting": "external"}, "slurm_accounting"),
+])
+def test_the_head_node_variables_pass_the_head_node_roles_checks(run_playbook, zone, label, overrides, role):
+    """What the head node gets (as the entry script passes it: -e @vars) passes the role's own preflight checks."""
+    run = run_playbook(render_tasks({label: role_vars(zone, **overrides)}))
+    assert run.rc == 0, run.stdout[-3000:]
+    head = node_vars(run, label)
+    assert head["node_job_logs"] is (role == "cloudwatch_logs") and head["node_accounting"] is (role == "slurm_accounting")
+    if role == "cloudwatch_logs":
+        assert head["cloudwatch_logs_log_group"] == "/obi/hpc/vlab-cc/proj-cc"
+        assert head["cloudwatch_logs_create_log_group"] is False  # made from the controller
+        assert head["cloudwatch_logs_slurm_conf_path"] == "/opt/slurm/etc/slurm.conf"
+    else:
+        assert head["slurm_accounting_projects"] == [{"vlab_id": "vlab-cc", "project_id": "proj-cc", "users": ["sim"]}]
+        assert (head["slurm_accounting_mode"], head["slurm_accounting_manage_slurmdbd"]) == ("external", False)
+        # Database: ParallelCluster's slurmdbd on the head node itself (the role's default, the node's host name).
+        assert head.get("slurm_accounting_storage_host") == ("10.0.250.10" if label == "accounting-external" else None)
+    checked = run_playbook([{"name": "Preflight", "ansible.builtin.include_role": {
+        "name": f"obi.hpc_provisioner.{role}", "tasks_from": "preflight"}}],
+        extra_vars=dict(head, slurm_accounting_dbd_host="ip-10-0-0-10"), name="preflight")
+    assert checked.rc == 0, checked.stdout[-3000:]

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# ParallelCluster OnNodeConfigured entry point (head and compute nodes): applies the
-# obi.hpc_provisioner.node_bootstrap role to this node with ansible-playbook --connection local.
+# ParallelCluster OnNodeConfigured entry point (head and compute nodes): runs the playbook
+# obi.hpc_provisioner.node on this node with ansible-playbook --connection local: the node_bootstrap role on
+# every node, and on the head node the cloudwatch_logs and slurm_accounting roles when the vars enable them.
 #
 #   on_node_configured.sh COLLECTION_TARBALL_OR_DIR VARS_FILE
 #
 # COLLECTION_TARBALL_OR_DIR  obi-hpc_provisioner-*.tar.gz (local path or s3:// URI, fetched with the aws CLI)
 #                            or an installed collections directory
-# VARS_FILE                  YAML/JSON with node_bootstrap_* variables (local path or s3:// URI)
+# VARS_FILE                  YAML/JSON with the cluster's node variables (local path or s3:// URI), as the
+#                            cluster_config role renders them
 #
 # ansible-core is taken from $OBI_ANSIBLE_VENV (default /opt/obi/ansible), created with pip on first use from
 # the first Python >= 3.10 found ($PYTHON, python3.13 ... python3.10, ParallelCluster's own pyenv Pythons,
-# python3), with ansible.posix installed beside it by ansible-galaxy.
+# python3), with the collection's dependencies (galaxy.yml: ansible.posix, ansible.mysql, amazon.aws) installed
+# beside it by ansible-galaxy from Galaxy or $OBI_GALAXY_SERVER.
 # Fast on re-run: nothing is reinstalled when the venv and the collection are in place, and the role only
 # changes what differs.
 set -euo pipefail
@@ -55,9 +58,14 @@ if [[ ! -x "$VENV/bin/ansible-playbook" ]]; then
     "$PYTHON" -m venv "$VENV"
     "$VENV/bin/pip" install --quiet "ansible-core>=2.17"
 fi
-# The role's one collection dependency (authorized_key, acl), from Galaxy or $OBI_GALAXY_SERVER.
-if [[ ! -d "$VENV/collections/ansible_collections/ansible/posix" ]]; then
-    "$VENV/bin/ansible-galaxy" collection install -p "$VENV/collections" ${OBI_GALAXY_SERVER:+-s "$OBI_GALAXY_SERVER"} ansible.posix
+# The collection's dependencies, once (the roles' tasks name their modules: all must resolve).
+missing=0
+for dependency in ansible/posix ansible/mysql amazon/aws; do
+    [[ -d "$VENV/collections/ansible_collections/$dependency" ]] || missing=1
+done
+if ((missing)); then
+    "$VENV/bin/ansible-galaxy" collection install -p "$VENV/collections" ${OBI_GALAXY_SERVER:+-s "$OBI_GALAXY_SERVER"} \
+        ansible.posix ansible.mysql amazon.aws
 fi
 
 if [[ -d "$SOURCE" ]]; then
@@ -73,15 +81,5 @@ fi
 fetch "$VARS" "$WORK/vars.yml"
 chmod 0600 "$WORK/vars.yml"
 
-cat > "$WORK/site.yml" <<'YAML'
----
-- name: Bootstrap this node
-  hosts: localhost
-  connection: local
-  gather_facts: true
-  roles:
-    - role: obi.hpc_provisioner.node_bootstrap
-YAML
-
 ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS:$VENV/collections" ANSIBLE_GATHER_SUBSET='!all,min' \
-    "$VENV/bin/ansible-playbook" -i localhost, -e "@$WORK/vars.yml" "$WORK/site.yml"
+    "$VENV/bin/ansible-playbook" -i localhost, -c local -e "@$WORK/vars.yml" obi.hpc_provisioner.node
