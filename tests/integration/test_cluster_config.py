@@ -119,10 +119,11 @@ def test_every_tier_and_variant_renders_and_passes_the_schema(run_playbook, zone
     efs_only = rendered(run, "efs_only")
     assert [s["StorageType"] for s in efs_only["SharedStorage"]] == ["Efs"]
     infra = zone["buckets"]["infra_assets"]
-    for action in (efs_only["HeadNode"]["CustomActions"], queue_of(efs_only)["CustomActions"]):
-        assert action["OnNodeConfigured"] == {
-            "Script": f"s3://{infra}/hpc_provisioner/node/on_node_configured.sh",
-            "Args": [f"s3://{infra}/hpc_provisioner/node/obi.tar.gz", f"s3://{infra}/hpc_provisioner/node/vars.yml"]}
+    node_action = {"Script": f"s3://{infra}/hpc_provisioner/node/on_node_configured.sh",
+                   "Args": [f"s3://{infra}/hpc_provisioner/node/obi.tar.gz", f"s3://{infra}/hpc_provisioner/node/vars.yml"]}
+    # The head node runs it again after an update (ParallelCluster rewrites its Slurm configuration then).
+    assert efs_only["HeadNode"]["CustomActions"] == {"OnNodeConfigured": node_action, "OnNodeUpdated": node_action}
+    assert queue_of(efs_only)["CustomActions"] == {"OnNodeConfigured": node_action}
     mounts = {m["path"]: m for m in node_vars(run, "efs_only")["node_bootstrap_s3_mounts"]}
     assert mounts["/obi/data/scratch"] == {"path": "/obi/data/scratch", "bucket": zone["buckets"]["scratch"],
                                            "prefix": "vlab-cc/proj-cc/"}
