@@ -1,5 +1,6 @@
 """Shared fixtures: one emulator process per test session, reached over HTTP on 127.0.0.1."""
 
+import contextlib
 import json
 import os
 import re
@@ -108,23 +109,33 @@ def start_emulator(port, *extra_args):
     raise RuntimeError(f"emulator did not answer within 30 s: {log_path.read_text()}")
 
 
-@pytest.fixture(scope="session")
-def emulator():
-    """One emulator for the session. Tests use their own resource names so they do not collide."""
+@contextlib.contextmanager
+def running_emulator(*extra_args):
+    """An emulator on a free port of 127.0.0.1 for the with-block; yields its endpoint.
+
+    At the end, the secret values it stored are saved for the output scan, then it is stopped.
+    """
     port = _free_port()
-    process = start_emulator(port)
+    process = start_emulator(port, *extra_args)
     endpoint = f"http://127.0.0.1:{port}"
-    # Safety net: any boto3 client of this session (or of a playbook it runs) that is not given an
-    # endpoint reaches the emulator, never AWS.
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
     try:
-        yield Emulator(endpoint)
+        yield endpoint
     finally:
         try:
             save_stored_secrets(endpoint, port)
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    """One emulator for the session. Tests use their own resource names so they do not collide."""
+    with running_emulator() as endpoint:
+        # Safety net: any boto3 client of this session (or of a playbook it runs) that is not given an
+        # endpoint reaches the emulator, never AWS.
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        yield Emulator(endpoint)
 
 
 @pytest.fixture(scope="module")

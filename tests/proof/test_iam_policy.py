@@ -15,7 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import REGION, REPO_ROOT, Emulator, PlaybookRun, _free_port, keep_output, save_stored_secrets, start_emulator
+from conftest import REGION, REPO_ROOT, Emulator, PlaybookRun, keep_output, running_emulator
 from emulator.seed import seed
 from lifecycle_helpers import clusters, inventory, lifecycle, orphans, site_settings
 
@@ -51,10 +51,7 @@ def policies():
 
 @pytest.fixture(scope="module")
 def admin():
-    port = _free_port()
-    process = start_emulator(port, "--enforce-iam", str(FREE_REQUESTS))
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
+    with running_emulator("--enforce-iam", str(FREE_REQUESTS)) as endpoint:
         iam = boto3.client("iam", region_name=REGION, endpoint_url=endpoint, aws_access_key_id="testing",
                            aws_secret_access_key="testing")
         iam.create_user(UserName="admin")
@@ -62,12 +59,6 @@ def admin():
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
         key = iam.create_access_key(UserName="admin")["AccessKey"]
         yield Identity(endpoint, key["AccessKeyId"], key["SecretAccessKey"])
-    finally:
-        try:
-            save_stored_secrets(endpoint, port)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
