@@ -1,7 +1,8 @@
 """The emulator's HTTP control endpoint, under /_emulator/.
 
 GET    /_emulator/health            -> {"status": "ok"}
-GET    /_emulator/requests          -> request log: calls per service/operation, reads, writes, throttled
+GET    /_emulator/requests          -> request log: calls per service/operation, reads, writes, throttled,
+                                       internal_errors (requests moto failed with a 500)
 DELETE /_emulator/requests          -> reset the request log
 GET    /_emulator/settings          -> timing settings (seconds)
 POST   /_emulator/settings          {"dra_create_seconds": 5, ...}

@@ -8,6 +8,7 @@ import functools
 import io
 import json
 import re
+import threading
 from urllib.parse import parse_qs
 
 from . import state
@@ -23,6 +24,9 @@ _THROTTLE_CODE = {"json": "ThrottlingException", "rest-json": "ThrottlingExcepti
                   "query": "Throttling", "ec2": "RequestLimitExceeded", "rest-xml": "SlowDown"}
 _MAX_BUFFERED_BODY = 1024 * 1024  # form bodies larger than this are not inspected for an Action
 # Calls that store a secret value, and where it is in their JSON body (SSM: only when Type is SecureString).
+# moto's backends are plain dicts and lists, not safe for concurrent requests (getmoto/moto#372): concurrent
+# creates once got a 500 from moto. One request at a time inside moto; under the GIL it ran little faster anyway.
+_MOTO_LOCK = threading.Lock()
 _SECRET_WRITES = {("secretsmanager", "CreateSecret"): "SecretString", ("secretsmanager", "PutSecretValue"): "SecretString",
                   ("secretsmanager", "UpdateSecret"): "SecretString", ("ssm", "PutParameter"): "Value"}
 
@@ -163,7 +167,7 @@ class AwsCallMiddleware:
             return self.control_app(environ, start_response)
         signing_name = signing_service(environ)
         if signing_name is None:  # unsigned: moto's own /moto-api/ and health checks
-            return self.app(environ, start_response)
+            return self._call_moto(environ, start_response, "unsigned", path)
         operation = operation_name(environ, signing_name)
         state.record_request(signing_name, operation, "read" if is_read(operation, environ) else "write")
         record_stored_secret(signing_name, operation, environ)
@@ -172,4 +176,20 @@ class AwsCallMiddleware:
             if throttled is not None:
                 state.record_throttled()
                 return throttled
-        return self.app(environ, start_response)
+        return self._call_moto(environ, start_response, signing_name, operation)
+
+    def _call_moto(self, environ, start_response, signing_name, operation):
+        """moto's answer, produced under the lock to the last byte; a 500 (a failure inside moto) is recorded."""
+
+        def start(status, headers, exc_info=None):
+            if status.startswith("500"):
+                state.record_internal_error(signing_name, operation)
+            return start_response(status, headers, exc_info)
+
+        with _MOTO_LOCK:
+            result = self.app(environ, start)
+            try:
+                return [b"".join(result)]
+            finally:
+                if hasattr(result, "close"):
+                    result.close()

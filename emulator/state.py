@@ -29,6 +29,7 @@ _throttle = {}  # service signing name ("ec2", "fsx", "*") -> fraction of calls 
 _pending_faults = collections.defaultdict(collections.deque)  # fault name -> queued fault payloads
 _request_counts = collections.Counter()  # (service, operation, "read"|"write") -> calls
 _throttled = 0  # requests answered with a throttling error
+_internal_errors = collections.Counter()  # (service, operation) -> requests moto failed with a 500
 _stored_secrets = set()  # every secret value stored in Secrets Manager or SSM (SecureString), for output scans
 _random = random.Random()
 
@@ -128,10 +129,16 @@ def record_throttled():
         _throttled += 1
 
 
+def record_internal_error(service, operation):
+    """One request moto failed with HTTP 500 (an exception inside it): an emulator defect, never an AWS answer."""
+    with _LOCK:
+        _internal_errors[(service, operation)] += 1
+
+
 def request_log():
     """Calls per service and operation, with totals of reads and writes."""
     with _LOCK:
-        counts, throttled = dict(_request_counts), _throttled
+        counts, throttled, failed = dict(_request_counts), _throttled, dict(_internal_errors)
     calls = [
         {"service": service, "operation": operation, "kind": kind, "count": count}
         for (service, operation, kind), count in sorted(counts.items())
@@ -141,6 +148,8 @@ def request_log():
         "reads": sum(c["count"] for c in calls if c["kind"] == "read"),
         "writes": sum(c["count"] for c in calls if c["kind"] == "write"),
         "throttled": throttled,
+        "internal_errors": [{"service": service, "operation": operation, "count": count}
+                            for (service, operation), count in sorted(failed.items())],
     }
 
 
@@ -159,6 +168,7 @@ def reset_request_log():
     global _throttled  # pylint: disable=global-statement
     with _LOCK:
         _request_counts.clear()
+        _internal_errors.clear()
         _throttled = 0
 
 

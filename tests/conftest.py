@@ -156,10 +156,15 @@ def site(zone):
 
 @pytest.fixture
 def emu(emulator):
-    """The session emulator, with faults, timings and request log reset before and after the test."""
+    """The session emulator, with faults, timings and request log reset before and after the test.
+
+    A request moto failed with a 500 during the test is an emulator defect: the test errors, naming the call.
+    """
     emulator.reset()
     yield emulator
+    failed = emulator.requests()["internal_errors"]
     emulator.reset()
+    assert not failed, f"the emulator failed these requests with HTTP 500 (see its log for the traceback): {failed}"
 
 
 class PlaybookRun:

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 
@@ -34,7 +35,8 @@ def test_request_log_counts_reads_and_writes_per_operation(emu):
     assert counts == {("ec2", "CreateVpc", "write"): 1, ("ec2", "DescribeVpcs", "read"): 2,
                       ("s3", "ListBuckets", "read"): 1}
     assert (log["reads"], log["writes"]) == (3, 1)
-    assert emu.control("DELETE", "requests") == {"calls": [], "reads": 0, "writes": 0, "throttled": 0}
+    assert emu.control("DELETE", "requests") == {"calls": [], "reads": 0, "writes": 0, "throttled": 0,
+                                                     "internal_errors": []}
 
 
 def test_request_log_names_rest_operations(emu):
@@ -119,3 +121,28 @@ def test_stored_secret_values_are_kept_for_the_output_scan(emu):
     ssm.put_parameter(Name="/srv-scan/plain", Value="srv-scan-plain-value", Type="String")
     stored = {v for v in emu.control("GET", "stored-secrets")["values"] if v.startswith("srv-scan-")}
     assert stored == {"srv-scan-first-value", "srv-scan-second-value", "srv-scan-secure-value"}
+
+
+def test_concurrent_creates_of_one_stack_let_exactly_one_through(emu):
+    """moto builds a stack's resources between its name check and its insert; unserialized, two creates won."""
+    template = json.dumps({"Resources": {f"Queue{index}": {"Type": "AWS::SQS::Queue"} for index in range(20)}})
+    cloudformation = emu.client("cloudformation")
+    for attempt in range(8):
+        name = f"server-test-race-{attempt}"
+        outcomes = []
+
+        def create(stack_name=name, outcomes=outcomes):
+            try:
+                emu.client("cloudformation", config=NO_RETRIES).create_stack(StackName=stack_name, TemplateBody=template)
+                outcomes.append("created")
+            except ClientError as error:
+                outcomes.append(error.response["Error"]["Code"])
+
+        threads = [threading.Thread(target=create) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        stacks = [s for s in cloudformation.describe_stacks()["Stacks"] if s["StackName"] == name]
+        assert (sorted(outcomes), len(stacks)) == (["AlreadyExistsException"] * 3 + ["created"], 1)
+        cloudformation.delete_stack(StackName=name)
