@@ -93,7 +93,7 @@ def orphans(emu, vlab, infra_bucket=None):
     if infra_bucket:
         listed = emu.client("s3").list_objects_v2(Bucket=infra_bucket, Prefix="hpc_provisioner/node/clusters/")
         for item in listed.get("Contents", []):
-            check("node variables", item["Key"], item["Key"].split("/")[3])
+            check("node asset", item["Key"], item["Key"].split("/")[3])
     return found
 
 

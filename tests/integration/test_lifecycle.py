@@ -29,6 +29,7 @@ def remove_clusters(emulator):
 
 
 NODE_VARS = "hpc_provisioner/node/clusters/pcluster-lcyv-p1/node_vars.yml"
+CLUSTER_COLLECTION = "hpc_provisioner/node/clusters/pcluster-lcyv-p1/collection.tar.gz"
 
 
 BAD_INPUTS = [
@@ -95,7 +96,8 @@ def test_create_describe_list_update_delete(emu, run_playbook, site, zone):
     assert job_logs["retentionInDays"] == 90
     assert emu.client("logs").list_tags_log_group(logGroupName="/obi/hpc/lcyv/p1")["tags"]["obp:costcenter:project"] == "p1"
     assets = {o["Key"] for o in infra.list_objects_v2(Bucket=site["hpc_infra_bucket"], Prefix="hpc_provisioner/node/")["Contents"]}
-    assert {"hpc_provisioner/node/on_node_configured.sh", "hpc_provisioner/node/obi-hpc_provisioner-0.1.0.tar.gz"} <= assets
+    assert {"hpc_provisioner/node/on_node_configured.sh", "hpc_provisioner/node/obi-hpc_provisioner-0.1.0.tar.gz",
+            CLUSTER_COLLECTION} <= assets
 
     again = lifecycle(run_playbook, "create", site, wait=True, **request)
     assert again.rc == 0, again.stdout[-3000:]
@@ -104,6 +106,17 @@ def test_create_describe_list_update_delete(emu, run_playbook, site, zone):
     unchanged = lifecycle(run_playbook, "create", site, **request)
     assert unchanged.rc == 0 and unchanged.stats_data["clusterStatus"] == "CREATE_COMPLETE", unchanged.stdout[-3000:]
     assert writes(emu) == 0, emu.requests()  # the same request again changes nothing
+
+    # After an upgrade of the collection, a create publishes the new version and gives it to the cluster, and the
+    # cluster's configuration (OnNodeConfigured, which pcluster cannot update) stays as it is.
+    emu.control("DELETE", "requests")
+    upgraded = lifecycle(run_playbook, "create", site, lifecycle_collection_version="0.1.99", **request)
+    assert upgraded.rc == 0 and upgraded.stats_data["clusterStatus"] == "CREATE_COMPLETE", upgraded.stdout[-3000:]
+    assert not upgraded.results("The cluster")["changed"]
+    assert {c["service"] for c in emu.requests()["calls"] if c["kind"] == "write"} == {"s3"}, emu.requests()
+    published = infra.head_object(Bucket=site["hpc_infra_bucket"], Key="hpc_provisioner/node/obi-hpc_provisioner-0.1.99.tar.gz")
+    given = infra.head_object(Bucket=site["hpc_infra_bucket"], Key=CLUSTER_COLLECTION)
+    assert given["ETag"] == published["ETag"]
 
     changed = lifecycle(run_playbook, "update", site, tier="prod-batch", **request)
     assert changed.rc != 0  # a new instance type needs the compute fleet stopped: said, not ignored

@@ -17,6 +17,7 @@ WRITING_STEPS = [
     "Simulation user's key pair",
     "Claim a compute subnet",
     "Put the cluster's node variables in the infra bucket",
+    "Give the cluster this collection version",
     "The cluster",
 ]
 
