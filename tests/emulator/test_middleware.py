@@ -41,7 +41,7 @@ def test_requests_enter_moto_one_at_a_time():
     def call():
         bodies.append(b"".join(middleware(dict(SIGNED), lambda status, headers, exc_info=None: None)))
 
-    threads = [threading.Thread(target=call) for _ in range(8)]
+    threads = [threading.Thread(target=call) for _caller in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:

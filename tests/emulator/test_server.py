@@ -35,8 +35,8 @@ def test_request_log_counts_reads_and_writes_per_operation(emu):
     assert counts == {("ec2", "CreateVpc", "write"): 1, ("ec2", "DescribeVpcs", "read"): 2,
                       ("s3", "ListBuckets", "read"): 1}
     assert (log["reads"], log["writes"]) == (3, 1)
-    assert emu.control("DELETE", "requests") == {"calls": [], "reads": 0, "writes": 0, "throttled": 0,
-                                                     "internal_errors": []}
+    empty = {"calls": [], "reads": 0, "writes": 0, "throttled": 0, "internal_errors": []}
+    assert emu.control("DELETE", "requests") == empty
 
 
 def test_request_log_names_rest_operations(emu):
@@ -131,14 +131,14 @@ def test_concurrent_creates_of_one_stack_let_exactly_one_through(emu):
         name = f"server-test-race-{attempt}"
         outcomes = []
 
-        def create(stack_name=name, outcomes=outcomes):
+        def create(stack_name, results):
             try:
                 emu.client("cloudformation", config=NO_RETRIES).create_stack(StackName=stack_name, TemplateBody=template)
-                outcomes.append("created")
+                results.append("created")
             except ClientError as error:
-                outcomes.append(error.response["Error"]["Code"])
+                results.append(error.response["Error"]["Code"])
 
-        threads = [threading.Thread(target=create) for _ in range(4)]
+        threads = [threading.Thread(target=create, args=(name, outcomes)) for _creator in range(4)]
         for thread in threads:
             thread.start()
         for thread in threads:
