@@ -23,10 +23,11 @@ _READ_PREFIXES = ("Describe", "Get", "List", "Head", "Search", "Lookup", "Query"
 _THROTTLE_CODE = {"json": "ThrottlingException", "rest-json": "ThrottlingException",
                   "query": "Throttling", "ec2": "RequestLimitExceeded", "rest-xml": "SlowDown"}
 _MAX_BUFFERED_BODY = 1024 * 1024  # form bodies larger than this are not inspected for an Action
-# Calls that store a secret value, and where it is in their JSON body (SSM: only when Type is SecureString).
-# moto's backends are plain dicts and lists, not safe for concurrent requests (getmoto/moto#372): concurrent
-# creates once got a 500 from moto. One request at a time inside moto; under the GIL it ran little faster anyway.
+# moto's backends are plain dicts and lists, not safe for concurrent requests (getmoto/moto#372): two concurrent
+# CreateStack calls of one name could both succeed. One request at a time inside moto; under the GIL it ran little
+# faster anyway.
 _MOTO_LOCK = threading.Lock()
+# Calls that store a secret value, and where it is in their JSON body (SSM: only when Type is SecureString).
 _SECRET_WRITES = {("secretsmanager", "CreateSecret"): "SecretString", ("secretsmanager", "PutSecretValue"): "SecretString",
                   ("secretsmanager", "UpdateSecret"): "SecretString", ("ssm", "PutParameter"): "Value"}
 
