@@ -23,11 +23,21 @@
   behind; here the stack keeps it, unchanged.
 
 Transitions are settled lazily, at the start of every CloudFormation backend call, so no thread runs
-and no stack map changes while moto iterates over it.
+and no stack map changes while moto iterates over it. Each due transition is taken out of the schedule before any
+of them finishes, and a finish's own backend calls settle nothing: a parent stack's deletion deletes its nested
+stacks through the backend's (settling) DeleteStack, which re-entered the settling loop and finished the other due
+transitions, so the loop then popped a transition already gone (KeyError, an HTTP 500 to whichever request happened
+to settle; seen with 10 concurrent cluster deletes). A nested stack deleted as its parent's resource is deleted at
+once: its parent's hold was its own. A finish that fails does not fail the request that settled it: it is logged
+and counted in the request log's ``internal_errors`` (an emulator defect) unless it is a service's own error (a
+DependencyViolation); a deletion that fails leaves the stack in DELETE_FAILED with the error as its reason, as on
+AWS, so that DeleteStack can be tried again.
 """
 
+import contextlib
 import dataclasses
 import functools
+import logging
 import threading
 
 from moto.cloudformation import parsing
@@ -35,10 +45,13 @@ from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, V
 from moto.cloudformation.models import CloudFormationBackend, Event, Stack
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.cloudformation.utils import get_stack_from_s3_url
+from moto.core.exceptions import ServiceException, _RESTError  # pylint: disable=protected-access  # moto's error bases
 from moto.utilities.utils import get_partition
 
 from .. import state
 
+LOG = logging.getLogger(__name__)
+_SERVICE_ERRORS = (ServiceException, _RESTError)  # what a service answers a caller with, as AWS would
 CLUSTER_STACK_TAG = "parallelcluster:version"  # pcluster tags the cluster's top-level stack with it
 DEFAULT_FAILURE_REASON = "Failed to execute OnNodeConfigured script (emulated fault: stack_create_failed)"
 
@@ -47,12 +60,15 @@ DEFAULT_FAILURE_REASON = "Failed to execute OnNodeConfigured script (emulated fa
 class Transition:
     deadline: float
     finish: object  # callable run once the deadline has passed
+    operation: str = "stack transition"  # the call that started it, as internal_errors names a failed finish
+    failed: object = None  # callable(error): the state AWS leaves the stack in when the finish fails
 
 
 _transitions = {}  # stack id -> Transition
 _lock = threading.RLock()
 # The CreateStack request being served on this thread: its rollback choice, and how deep in nested
-# resource creation it is (a stack created at depth > 0 is another stack's resource).
+# resource creation it is (a stack created at depth > 0 is another stack's resource). Also whether this thread is
+# settling transitions, and how deep it is in deleting a stack's resources.
 _request = threading.local()
 
 
@@ -82,17 +98,53 @@ def _reason(error):
     return f"{code}: {message}" if isinstance(code, str) else message
 
 
-def _schedule(stack, seconds, finish):
+def _schedule(stack, seconds, finish, operation="stack transition", failed=None):
     with _lock:
-        _transitions[stack.stack_id] = Transition(state.now() + seconds, finish)
+        _transitions[stack.stack_id] = Transition(state.now() + seconds, finish, operation, failed)
 
 
 def settle():
-    """Finish every transition whose time has come."""
+    """Finish, once each and in deadline order, every transition whose time has come.
+
+    Called again from within a finish (which calls the backend's settling methods), it does nothing: the due
+    transitions are already out of the schedule, and the ones that come due meanwhile wait for the next call.
+    """
+    if getattr(_request, "settling", False):
+        return
     with _lock:
-        due = [stack_id for stack_id, transition in _transitions.items() if transition.deadline <= state.now()]
-        for stack_id in due:
-            _transitions.pop(stack_id).finish()
+        now = state.now()
+        due = sorted((transition.deadline, stack_id) for stack_id, transition in _transitions.items()
+                     if transition.deadline <= now)
+        transitions = [_transitions.pop(stack_id) for _deadline, stack_id in due]
+        _request.settling = True
+        try:
+            for transition in transitions:
+                _finish(transition)
+        finally:
+            _request.settling = False
+
+
+def _finish(transition):
+    """Run one finish. A failure is not the settling request's: the stack takes the state AWS gives it, and unless it
+    is a service's own refusal (a DependencyViolation, as on AWS) it is an emulator defect, logged and counted."""
+    try:
+        transition.finish()
+    except Exception as error:  # pylint: disable=broad-exception-caught  # whatever failed, the request that settled goes on
+        if not isinstance(error, _SERVICE_ERRORS):
+            LOG.exception("emulator: finishing %s failed", transition.operation)
+            state.record_internal_error("cloudformation", f"{transition.operation} (finished later)")
+        if transition.failed is not None:
+            transition.failed(error)
+
+
+@contextlib.contextmanager
+def _deleting_resources():
+    """While a stack's resources are deleted on this thread: a nested stack among them is deleted at once."""
+    _request.deleting = getattr(_request, "deleting", 0) + 1
+    try:
+        yield
+    finally:
+        _request.deleting -= 1
 
 
 def _settling(method):
@@ -144,7 +196,8 @@ def _fail_creation(stack, failed, resource_type, reason):
     stack._add_stack_event("ROLLBACK_IN_PROGRESS",  # pylint: disable=protected-access
                            resource_status_reason=_summary(failed) + "Rollback requested by user.")
     try:
-        stack.resource_map.delete()
+        with _deleting_resources():
+            stack.resource_map.delete()
     except Exception as error:  # pylint: disable=broad-exception-caught  # any resource moto cannot delete
         stack.status = "ROLLBACK_FAILED"
         stack._add_stack_event("ROLLBACK_FAILED", resource_status_reason=_reason(error))  # pylint: disable=protected-access
@@ -167,7 +220,7 @@ def _hold(stack, in_progress, seconds, finish):
     """Put back the *_IN_PROGRESS status moto skipped, and finish later."""
     stack.events.pop()  # moto's *_COMPLETE event: added again when the transition finishes
     stack.status = in_progress
-    _schedule(stack, seconds, finish)
+    _schedule(stack, seconds, finish, "CreateStack" if in_progress.startswith("CREATE") else "UpdateStack")
 
 
 _stock_create_resources = Stack.create_resources
@@ -192,7 +245,7 @@ def _create_resources(self):
             finish()
             raise EmbeddedStackFailed(self, _summary(failure.logical_id)) from error
         if seconds > 0:
-            _schedule(self, seconds, finish)
+            _schedule(self, seconds, finish, "CreateStack")
         else:
             finish()
         return
@@ -287,10 +340,25 @@ def _delete_stack(self, name_or_stack_id):
 
     def finish():
         events_before = len(stack.events)
-        _stock_delete_stack(self, stack.stack_id)
+        with _deleting_resources():
+            _stock_delete_stack(self, stack.stack_id)
         del stack.events[events_before]  # moto's own DELETE_IN_PROGRESS event repeats the one above
 
-    _schedule(stack, state.setting("stack_delete_seconds"), finish)
+    def failed(error):
+        """As on AWS: the stack stays, in DELETE_FAILED, with what it still holds (moto took it out of its map first)."""
+        self.stacks[stack.stack_id] = stack
+        stack.status = "DELETE_FAILED"
+        stack.status_reason = _reason(error)
+        stack._add_stack_event("DELETE_FAILED", resource_status_reason=_reason(error))  # pylint: disable=protected-access
+
+    if getattr(_request, "deleting", 0):  # another stack's resource: deleted within its parent's deletion
+        try:
+            finish()
+        except Exception as error:
+            failed(error)
+            raise  # the parent's resource fails, and with it the parent's deletion
+        return
+    _schedule(stack, state.setting("stack_delete_seconds"), finish, "DeleteStack", failed)
 
 
 _stock_create_stack_response = CloudFormationResponse.create_stack
