@@ -2,7 +2,8 @@
 
 GET    /_emulator/health            -> {"status": "ok"}
 GET    /_emulator/requests          -> request log: calls per service/operation, reads, writes, throttled,
-                                       internal_errors (requests moto failed with a 500)
+                                       internal_errors (every HTTP 500 answered, whatever layer failed, and
+                                       deferred steps that failed)
 DELETE /_emulator/requests          -> reset the request log
 GET    /_emulator/settings          -> timing settings (seconds)
 POST   /_emulator/settings          {"dra_create_seconds": 5, ...}

@@ -1,7 +1,8 @@
 """WSGI middleware in front of moto: names each AWS call, logs it, and throttles on request.
 
 Every request passes through here before moto sees it, so the request log and the
-throttling switch cover all services, S3's own dispatch path included.
+throttling switch cover all services, S3's own dispatch path included. The call it names is left in the
+request's environ (``CALL_KEY``) for the server's request handler, which counts every HTTP 500 (server.py).
 """
 
 import functools
@@ -27,6 +28,8 @@ _MAX_BUFFERED_BODY = 1024 * 1024  # form bodies larger than this are not inspect
 # CreateStack calls of one name could both succeed. One request at a time inside moto; under the GIL it ran little
 # faster anyway.
 _MOTO_LOCK = threading.Lock()
+# The environ key of (service, operation): the call a request makes, as named here.
+CALL_KEY = "emulator.call"
 # Calls that store a secret value, and where it is in their JSON body (SSM: only when Type is SecureString).
 _SECRET_WRITES = {("secretsmanager", "CreateSecret"): "SecretString", ("secretsmanager", "PutSecretValue"): "SecretString",
                   ("secretsmanager", "UpdateSecret"): "SecretString", ("ssm", "PutParameter"): "Value"}
@@ -165,11 +168,15 @@ class AwsCallMiddleware:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_emulator/"):
+            environ[CALL_KEY] = ("emulator", f"{environ.get('REQUEST_METHOD', '')} {path}")
             return self.control_app(environ, start_response)
+        environ[CALL_KEY] = ("unknown", f"{environ.get('REQUEST_METHOD', '')} {path}")
         signing_name = signing_service(environ)
         if signing_name is None:  # unsigned: moto's own /moto-api/ and health checks
-            return self._call_moto(environ, start_response, "unsigned", path)
+            environ[CALL_KEY] = ("unsigned", path)
+            return self._call_moto(environ, start_response)
         operation = operation_name(environ, signing_name)
+        environ[CALL_KEY] = (signing_name, operation)
         state.record_request(signing_name, operation, "read" if is_read(operation, environ) else "write")
         record_stored_secret(signing_name, operation, environ)
         if state.should_throttle(signing_name):
@@ -177,18 +184,12 @@ class AwsCallMiddleware:
             if throttled is not None:
                 state.record_throttled()
                 return throttled
-        return self._call_moto(environ, start_response, signing_name, operation)
+        return self._call_moto(environ, start_response)
 
-    def _call_moto(self, environ, start_response, signing_name, operation):
-        """moto's answer, produced under the lock to the last byte; a 500 (a failure inside moto) is recorded."""
-
-        def start(status, headers, exc_info=None):
-            if status.startswith("500"):
-                state.record_internal_error(signing_name, operation)
-            return start_response(status, headers, exc_info)
-
+    def _call_moto(self, environ, start_response):
+        """moto's answer, produced under the lock to the last byte (a 500, or an exception, is counted by the server)."""
         with _MOTO_LOCK:
-            result = self.app(environ, start)
+            result = self.app(environ, start_response)
             try:
                 return [b"".join(result)]
             finally:

@@ -29,7 +29,7 @@ _throttle = {}  # service signing name ("ec2", "fsx", "*") -> fraction of calls 
 _pending_faults = collections.defaultdict(collections.deque)  # fault name -> queued fault payloads
 _request_counts = collections.Counter()  # (service, operation, "read"|"write") -> calls
 _throttled = 0  # requests answered with a throttling error
-_internal_errors = collections.Counter()  # (service, operation) -> requests moto failed with a 500
+_internal_errors = collections.Counter()  # (service, operation) -> HTTP 500s answered, failed deferred steps
 _stored_secrets = set()  # every secret value stored in Secrets Manager or SSM (SecureString), for output scans
 _random = random.Random()
 
@@ -130,7 +130,9 @@ def record_throttled():
 
 
 def record_internal_error(service, operation):
-    """One request moto failed with HTTP 500 (an exception inside it): an emulator defect, never an AWS answer."""
+    """One HTTP 500 the emulator answered, whatever layer failed (moto, a fill, the middleware, the control endpoint,
+    werkzeug), or a step a fill deferred that failed (a stack transition settled later): an emulator defect, never an
+    AWS answer."""
     with _LOCK:
         _internal_errors[(service, operation)] += 1
 

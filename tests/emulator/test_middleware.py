@@ -1,10 +1,15 @@
-"""The middleware in front of moto, with a stand-in WSGI app: one request at a time inside moto, 500s recorded."""
+"""The middleware in front of moto, with a stand-in WSGI app: one request at a time inside moto, every 500 recorded."""
 
 import threading
 import time
+import urllib.error
+import urllib.request
 
-from emulator import state
+import pytest
+
+from emulator import control, middleware, state
 from emulator.middleware import AwsCallMiddleware
+from emulator.server import start_in_thread
 
 SIGNED = {"HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=testing/20261121/us-east-1/ec2/aws4_request",
           "HTTP_X_AMZ_TARGET": "Test.DescribeThings", "PATH_INFO": "/", "REQUEST_METHOD": "POST", "QUERY_STRING": ""}
@@ -50,18 +55,57 @@ def test_requests_enter_moto_one_at_a_time():
     assert probe.most_inside == 1
 
 
-def test_a_failure_inside_moto_is_recorded_with_its_call():
-    def failing(_environ, start_response):
-        start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "text/html")])
-        return [b"<!doctype html><title>500 Internal Server Error</title>"]
+def answering_500(_environ, start_response):
+    start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "text/html")])
+    return [b"<!doctype html><title>500 Internal Server Error</title>"]
 
+
+def raising(_environ, _start_response):
+    raise KeyError("a stack settled twice")  # as a fill's exception leaves moto's Flask app (debug: propagated)
+
+
+def failing_middleware(monkeypatch):
+    def broken(_environ, _signing_name):
+        raise RuntimeError("the middleware itself fails")
+
+    monkeypatch.setattr(middleware, "operation_name", broken)
+
+
+def failing_control(monkeypatch):
+    def broken(_request):
+        raise RuntimeError("the control endpoint fails")
+
+    monkeypatch.setattr(control, "_route", broken)
+
+
+def post(endpoint, path="/", headers=None):
+    request = urllib.request.Request(endpoint + path, data=b"", method="POST", headers=headers or {})
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request, timeout=10)
+    return raised.value.code
+
+
+SIGNED_HEADERS = {"Authorization": SIGNED["HTTP_AUTHORIZATION"], "X-Amz-Target": SIGNED["HTTP_X_AMZ_TARGET"]}
+
+
+@pytest.mark.parametrize("moto_app, breaks, path, call", [
+    (answering_500, None, "/", ("ec2", "DescribeThings")),  # moto answers 500
+    (raising, None, "/", ("ec2", "DescribeThings")),  # moto or a fill raises: werkzeug writes the 500
+    (answering_500, failing_middleware, "/", ("unknown", "POST /")),  # the middleware raises before naming the call
+    (answering_500, failing_control, "/_emulator/health", ("emulator", "POST /_emulator/health")),
+], ids=["moto-answers-500", "raised-below-middleware", "middleware-raises", "control-endpoint-raises"])
+def test_every_500_is_counted_once_with_its_call(monkeypatch, moto_app, breaks, path, call):
+    """Counted by the server where it writes the status line, so no layer's 500 escapes the request log."""
+    if breaks is not None:
+        breaks(monkeypatch)
+    server, endpoint = start_in_thread(moto_app=moto_app)
     state.reset_request_log()
-    statuses = []
-    middleware = AwsCallMiddleware(failing, control_app=None)
-    middleware(dict(SIGNED), lambda status, headers, exc_info=None: statuses.append(status))
     try:
-        assert statuses == ["500 INTERNAL SERVER ERROR"]
-        assert state.request_log()["internal_errors"] == [{"service": "ec2", "operation": "DescribeThings", "count": 1}]
+        assert post(endpoint, path, SIGNED_HEADERS) == 500
+        service, operation = call
+        assert state.request_log()["internal_errors"] == [{"service": service, "operation": operation, "count": 1}]
     finally:
+        server.shutdown()
+        server.server_close()
         state.reset_request_log()
     assert state.request_log()["internal_errors"] == []
