@@ -5,6 +5,7 @@ import re
 import yaml
 
 from emulator import seed
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import names
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import subnet_claim
 
 
@@ -55,46 +56,72 @@ def clusters(emu):
 def orphans(emu, vlab, infra_bucket=None):
     """Everything the collection made for a project of ``vlab`` whose cluster does not exist: must be empty after any flow.
 
-    Key pairs and their secrets (pcluster-<vlab>-<project>[_sim]), subnet claims, the project's DRAs (cost tags),
-    stacks of a cluster that is gone (nested leftovers), its log groups, and its node variables in the infra bucket.
-    One vlab per test file: the session's emulator also holds what other test files made on purpose.
+    Key pairs and their secrets, subnet claims, the project's DRAs, stacks of a cluster that is gone (nested leftovers),
+    its log groups, and its node assets in the infra bucket. A resource is the vlab's by its cost tag
+    (obp:costcenter:vlabid), its claim attribute or node variables (vlab_id), or else by the old name form
+    pcluster-<vlab>-...: short names (a digest of both ids) say nothing of the vlab. One vlab per test file: the
+    session's emulator also holds what other test files made on purpose.
     """
     alive = clusters(emu)
     found = []
+    seen = set()  # cluster names known to be this vlab's
 
-    def check(kind, name, cluster):
-        if cluster and cluster.startswith(f"pcluster-{vlab}-") and cluster not in alive:
-            found.append(f"{kind} {name}")
+    def check(kind, name, cluster, owner=None):
+        ours = owner == vlab if owner is not None else bool(cluster) and (
+            cluster.startswith(f"pcluster-{vlab}-") or cluster in seen)
+        if ours:
+            seen.add(cluster)
+            if cluster not in alive:
+                found.append(f"{kind} {name}")
 
     ec2, secrets, fsx, logs = (emu.client(s) for s in ("ec2", "secretsmanager", "fsx", "logs"))
     for key in ec2.describe_key_pairs()["KeyPairs"]:
-        check("key pair", key["KeyName"], key["KeyName"].removesuffix("_sim"))
+        check("key pair", key["KeyName"], key["KeyName"].removesuffix("_sim"), _tags(key).get(VLAB_TAG))
     for page in secrets.get_paginator("list_secrets").paginate():
         for secret in page["SecretList"]:
-            check("secret", secret["Name"], secret["Name"].removesuffix("_sim"))
-    for table in emu.client("dynamodb").list_tables()["TableNames"]:
+            check("secret", secret["Name"], secret["Name"].removesuffix("_sim"), _tags(secret).get(VLAB_TAG))
+    ddb = emu.client("dynamodb")
+    for table in ddb.list_tables()["TableNames"]:
         if table.endswith("subnet-claims"):
-            for subnet, cluster in subnet_claim.claimed_subnets(emu.client("dynamodb"), table).items():
-                check("subnet claim", f"{table}/{subnet}", cluster)
+            for page in ddb.get_paginator("scan").paginate(TableName=table):
+                for item in page["Items"]:
+                    check("subnet claim", f"{table}/{item['subnet_id']['S']}", item["cluster"]["S"],
+                          item.get("vlab_id", {}).get("S"))
     for association in fsx.describe_data_repository_associations()["Associations"]:
-        tags = {t["Key"]: t["Value"] for t in association.get("Tags", [])}
-        if "obp:costcenter:vlabid" in tags and association["Lifecycle"] != "DELETING":
-            check("DRA", association["AssociationId"],
-                  f"pcluster-{tags['obp:costcenter:vlabid']}-{tags.get('obp:costcenter:project')}")
+        tags = _tags(association)
+        if VLAB_TAG in tags and association["Lifecycle"] != "DELETING":
+            candidates = names.cluster_name_candidates(tags[VLAB_TAG], tags.get("obp:costcenter:project", ""))
+            check("DRA", association["AssociationId"], next((c for c in candidates if c in alive), candidates[0]),
+                  tags[VLAB_TAG])
     for stack in _stacks(emu):
-        tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
-        check("stack", stack["StackName"], tags.get("parallelcluster:cluster-name"))
+        tags = _tags(stack)
+        check("stack", stack["StackName"], tags.get("parallelcluster:cluster-name"), tags.get(VLAB_TAG))
+    if infra_bucket:
+        s3 = emu.client("s3")
+        listed = s3.list_objects_v2(Bucket=infra_bucket, Prefix="hpc_provisioner/node/clusters/").get("Contents", [])
+        for item in sorted(listed, key=lambda item: not item["Key"].endswith("/node_vars.yml")):
+            owner = None
+            if item["Key"].endswith("/node_vars.yml"):
+                node_vars = yaml.safe_load(s3.get_object(Bucket=infra_bucket, Key=item["Key"])["Body"].read())
+                owner = node_vars.get("node_bootstrap_vlab_id")
+            check("node asset", item["Key"], item["Key"].split("/")[3], owner)
     for page in logs.get_paginator("describe_log_groups").paginate():
         for group in page["logGroups"]:
             name = group["logGroupName"]
             job_logs = re.fullmatch(r"/obi/hpc/([^/]+)/([^/]+)", name)
+            if job_logs:
+                check("log group", name, names.cluster_name(job_logs[1], job_logs[2]), job_logs[1])
+                continue
             match = _CLUSTER.search(name)
-            check("log group", name, f"pcluster-{job_logs[1]}-{job_logs[2]}" if job_logs else match and match.group(0))
-    if infra_bucket:
-        listed = emu.client("s3").list_objects_v2(Bucket=infra_bucket, Prefix="hpc_provisioner/node/clusters/")
-        for item in listed.get("Contents", []):
-            check("node asset", item["Key"], item["Key"].split("/")[3])
+            check("log group", name, match and match.group(0))
     return found
+
+
+VLAB_TAG = "obp:costcenter:vlabid"
+
+
+def _tags(resource):
+    return {t["Key"]: t["Value"] for t in resource.get("Tags") or []}
 
 
 def _stacks(emu):

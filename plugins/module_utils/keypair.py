@@ -19,6 +19,7 @@ flow and for audits: the key pair carries ``obi:hpc_provisioner:secret_store`` a
 ``obi:hpc_provisioner:secret_name``, the secret ``obi:hpc_provisioner:key_pair``.
 """
 
+import datetime
 import re
 from contextlib import contextmanager
 
@@ -90,6 +91,22 @@ UPDATE_SECRET_SETTINGS = "update_secret_settings"
 
 class KeypairAWSError(AnsibleAWSError):
     """An AWS call failed; the message names the operation."""
+
+
+# A key pair younger than this whose private key is not stored yet is taken for one that a concurrent run (a retried
+# or duplicated request) is about to store: its secret is waited for instead of reported as a broken half state.
+CONCURRENT_RUN_SECONDS = 120
+DUPLICATE_KEY_PAIR = "InvalidKeyPair.Duplicate"
+
+
+def is_recent(moment, seconds, now=None):
+    """True when the datetime ``moment`` (timezone-aware, as boto3 gives it) is less than ``seconds`` ago."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    return (now - moment).total_seconds() < seconds
+
+
+class LostRace(Exception):
+    """A concurrent run created the key pair first (InvalidKeyPair.Duplicate): read what it made and carry on."""
 
 
 class HalfStateError(Exception):
@@ -408,16 +425,22 @@ class KeyPairs:
                 if (not names or key_pair["KeyName"] in names) and _has_tags(key_pair_tags(key_pair), tags)]
 
     def create(self, name, key_type, tags):
-        """A new key pair; returns its private key, which EC2 hands out only here."""
+        """A new key pair; returns its private key, which EC2 hands out only here. LostRace when it exists already."""
         with aws_operation(f"creating key pair {name!r} (CreateKeyPair)"):
-            created = self.client.create_key_pair(KeyName=name, KeyType=key_type, TagSpecifications=_tag_spec(tags),
-                                                  aws_retry=True)
+            try:
+                created = self.client.create_key_pair(KeyName=name, KeyType=key_type, TagSpecifications=_tag_spec(tags),
+                                                      aws_retry=True)
+            except is_boto3_error_code(DUPLICATE_KEY_PAIR) as error:
+                raise LostRace(name) from error
         return created["KeyMaterial"]
 
     def import_public_key(self, name, public_key, tags):
         with aws_operation(f"importing the public key of key pair {name!r} (ImportKeyPair)"):
-            self.client.import_key_pair(KeyName=name, PublicKeyMaterial=to_bytes(public_key),
-                                        TagSpecifications=_tag_spec(tags), aws_retry=True)
+            try:
+                self.client.import_key_pair(KeyName=name, PublicKeyMaterial=to_bytes(public_key),
+                                            TagSpecifications=_tag_spec(tags), aws_retry=True)
+            except is_boto3_error_code(DUPLICATE_KEY_PAIR) as error:
+                raise LostRace(name) from error
 
     def delete(self, key_pair):
         # By name (exact): moto 5.2.5 ignores KeyPairId in DeleteKeyPair and reports success.
@@ -521,7 +544,10 @@ class SecretsManagerStore(_SecretStore):
     def delete(self, record):
         # Without recovery, so that the same name can be created again at once.
         with aws_operation(f"deleting secret {record['name']!r} (DeleteSecret)"):
-            self.client.delete_secret(SecretId=record["arn"], ForceDeleteWithoutRecovery=True, aws_retry=True)
+            try:
+                self.client.delete_secret(SecretId=record["arn"], ForceDeleteWithoutRecovery=True, aws_retry=True)
+            except is_boto3_error_code("ResourceNotFoundException"):
+                pass  # a concurrent delete removed it first: what was asked for
 
     def update_tags(self, record, to_set, to_unset):
         with aws_operation(f"tagging secret {record['name']!r} (TagResource/UntagResource)"):

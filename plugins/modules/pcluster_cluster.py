@@ -347,14 +347,14 @@ class ClusterRun:
 
     # state=present -------------------------------------------------------------------------------------------
 
-    def present(self, config):
+    def present(self, config, lost_race_retry=True):
         stack = self.reader.stack(self.name)
         action = plan.present_action(stack_status(stack), self.params["on_create_failed"])
         if action in ("await", "await_deletion") and self.params["wait"] and not self.module.check_mode:
             stack = self.await_stack("settle")
             action = plan.present_action(stack_status(stack), self.params["on_create_failed"])
         handler = {
-            "create": lambda: self.create(config),
+            "create": lambda: self.create(config, lost_race_retry),
             "update": lambda: self.update(config, stack),
             "recreate": lambda: self.recreate(config, stack),
             "await": lambda: self.in_transition(stack),
@@ -364,16 +364,28 @@ class ClusterRun:
         }[action]
         return handler()
 
-    def create(self, config):
-        self.changed = True
-        self.actions.append("create")
+    def create(self, config, lost_race_retry=True):
         self.diff = {"before": {}, "after": config}
         if self.module.check_mode:
+            self.changed = True
+            self.actions.append("create")
             self.facts["validation_messages"] = library.validate_create(self.name, config, self.region, self.params)
             return None
         # pcluster's create validates everything before its first write, and fails as its dryrun would: a dryrun
-        # first would only repeat the validation (1-2 s and some 17 AWS reads).
-        self.record_messages(library.create(self.name, config, self.region, self.params))
+        # first would only repeat the validation (1-2 s and some 17 AWS reads). Refused, it has written nothing: the
+        # run is not a change.
+        try:
+            self.record_messages(library.create(self.name, config, self.region, self.params))
+        except PclusterFailure:
+            # A concurrent run (a retried or duplicated request) may have created the cluster meanwhile ("Stack ...
+            # already exists"): then its cluster is this one's, and the run goes on as if it had found it.
+            if not lost_race_retry or self.reader.stack(self.name) is None:
+                raise
+            self.diff = None
+            self.module.warn(f"Cluster {self.name} was created by a concurrent run; this run carries on with it.")
+            return self.present(config, lost_race_retry=False)
+        self.changed = True
+        self.actions.append("create")
         stack = self.await_stack("create") if self.params["wait"] else None
         return self.reader.describe(self.name, stack)
 

@@ -310,6 +310,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import keypair as kp
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.waiting import Deadline
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.waiting import WaitTimeout
 
 
 def argument_spec():
@@ -397,14 +399,21 @@ class KeypairRun:
     def present(self):
         self._find_halves()
         before = half_view(self.key_pair, self.secret)
-        self._restore_secret()
-        self._read_stored_key()
-        ctx = dict(name=self.name, key_type=self.params["key_type"], secret_store=self.store.store,
-                   secret_name=self.secret_name, recreate=self.params["recreate"])
-        steps = kp.plan_present(self.key_pair, self.secret, self.stored, ctx)
+        if self._completed_elsewhere():
+            self._await_concurrent_run()
+        steps = self._plan()
         self.actions.extend(steps)
         if not self.check_mode:
-            self._apply(steps)
+            try:
+                self._apply(steps)
+            except kp.LostRace:
+                # A concurrent run created the key pair between our lookup and our call (its first step, so none of
+                # ours happened): use what that run makes.
+                del self.actions[len(self.actions) - len(steps):]
+                self._await_concurrent_run()
+                steps = self._plan()
+                self.actions.extend(steps)
+                self._apply(steps)
         replaced = {kp.CREATE_KEY_PAIR, kp.IMPORT_KEY_PAIR} & set(steps)
         created = {kp.CREATE_SECRET} & set(steps)
         key_pair, secret = self._predicted(replaced, created) if self.check_mode else (self.key_pair, self.secret)
@@ -414,6 +423,31 @@ class KeypairRun:
             self._find_halves()
             key_pair, secret = self.key_pair, self.secret
         return self._result(key_pair, secret, before, half_view(key_pair, secret))
+
+    def _plan(self):
+        self._restore_secret()
+        self._read_stored_key()
+        ctx = dict(name=self.name, key_type=self.params["key_type"], secret_store=self.store.store,
+                   secret_name=self.secret_name, recreate=self.params["recreate"])
+        return kp.plan_present(self.key_pair, self.secret, self.stored, ctx)
+
+    def _completed_elsewhere(self):
+        """A key pair made moments ago whose private key is not stored yet: a concurrent run is storing it."""
+        if self.check_mode or self.secret is not None or self.key_pair is None or self.params["recreate"]:
+            return False
+        created = self.key_pair.get("CreateTime")
+        return created is not None and kp.is_recent(created, kp.CONCURRENT_RUN_SECONDS)
+
+    def _await_concurrent_run(self):
+        """Wait (polling with backoff) until the concurrent run has stored the private key, then read both halves."""
+        deadline = Deadline(kp.CONCURRENT_RUN_SECONDS)
+        try:
+            deadline.until(lambda: self.store.find(self.secret_name), lambda secret: secret is not None,
+                           "the concurrent run's private key", 5, status_of=bool)
+        except WaitTimeout:
+            pass  # the half state is then reported as it is
+        self._find_halves()
+        self.stored = None
 
     def _restore_secret(self):
         """A secret scheduled for deletion is restored (documented), then treated as any existing secret."""

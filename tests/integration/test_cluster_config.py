@@ -9,6 +9,8 @@ import yaml
 
 from emulator.seed import seed
 
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import names
+
 ROLE = "obi.hpc_provisioner.cluster_config"
 TIERS = ["debug", "prod-mpi", "mixed-prod-mpi", "prod-mpi-intel", "prod-mpi-mem", "prod-mpi-hpc", "prod-batch"]
 NODE_SCRIPT = Path(__file__).resolve().parents[2] / "roles" / "node_bootstrap" / "files" / "on_node_configured.sh"
@@ -151,18 +153,31 @@ def test_every_tier_and_variant_renders_and_passes_the_schema(run_playbook, zone
     ({"cluster_config_storage": "nfs"}, "lustre, existing_fsx, efs_only"),
     ({"cluster_config_storage": "existing_fsx", "cluster_config_fsx_id": ""}, "existing_fsx with fsx_id"),
     ({"cluster_config_accounting": "database", "cluster_config_database_password_secret_arn": ""}, "accounting=database"),
-    ({"cluster_config_vlab_id": "bad_id"}, "vlab_id=bad_id"),
+    ({"cluster_config_vlab_id": "bad_id"}, "vlab_id: 'bad_id' is not valid"),
     ({"cluster_config_site_tiers": {"debug": {"compute_resources": [
         {"name": "t3micro", "instance_type": "t3.micro", "max_count": -1}]}}},
      "Scheduling.SlurmQueues[0].ComputeResources[0].MaxCount: Must be greater than or equal to 1."),
-    ({"cluster_config_accounting": "database", "cluster_config_vlab_id": "a-long-vlab-identifier",
-      "cluster_config_project_id": "a-long-project-id"}, "at most 40"),
 ])
 def test_bad_input_fails_naming_the_problem(run_playbook, zone, overrides, expected):
     run = run_playbook([{"name": "Render", "ansible.builtin.include_role": {"name": ROLE},
                          "vars": role_vars(zone, **overrides)}])
     assert run.rc != 0
     assert expected in run.stdout, run.stdout[-3000:]
+
+
+def test_uuid_ids_with_accounting_get_the_short_names(run_playbook, zone):
+    """Two UUID4 ids with accounting: the cluster and FSx names of the naming rule, within pcluster's limits."""
+    vlab, project = "3f2b8c1e-9d4a-4e6b-8f0c-1a2b3c4d5e6f", "a0b1c2d3-e4f5-4a6b-9c8d-7e6f5a4b3c2d"
+    run = run_playbook(render_tasks({"uuids": role_vars(
+        zone, cluster_config_vlab_id=vlab, cluster_config_project_id=project, cluster_config_accounting="database",
+        cluster_config_storage="lustre")}))
+    assert run.rc == 0, run.stdout[-3000:]
+    config = rendered(run, "uuids")
+    assert config["Tags"] and {t["Key"]: t["Value"] for t in config["Tags"]}["obp:costcenter:project"] == project
+    assert node_vars(run, "uuids")["node_bootstrap_cluster_name"] == names.short_cluster_name(vlab, project)
+    facts = {"cluster_config_result": config}
+    (lustre,) = [s for s in facts["cluster_config_result"]["SharedStorage"] if s["StorageType"] == "FsxLustre"]
+    assert lustre["Name"] == names.project_names(vlab, project, "database")["fsx"] and len(lustre["Name"]) == 30
 
 
 def test_lustre_config_passes_pcluster_dryrun(emu, run_playbook, zone):

@@ -12,6 +12,8 @@ from collections import Counter
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lifecycle_helpers import claims, lifecycle, orphans, stacks, writes
 
@@ -28,28 +30,50 @@ def remove_clusters(emulator):
             cfn.delete_stack(StackName=stack["StackName"])
 
 
+
+
+def _rsa_public_key(bits):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
+# A valid public key that is too weak (RSA, 1024 bits): refused after parsing, not by its prefix.
+RSA_1024 = _rsa_public_key(1024)
+
 NODE_VARS = "hpc_provisioner/node/clusters/pcluster-lcyv-p1/node_vars.yml"
 CLUSTER_COLLECTION = "hpc_provisioner/node/clusters/pcluster-lcyv-p1/collection.tar.gz"
 
 
 BAD_INPUTS = [
-    ({"vlab_id": "Bad_Vlab"}, "vlab_id and project_id are required"),
-    ({"project_id": ""}, "vlab_id and project_id are required"),
-    ({"project_id": "x" * 37}, "vlab_id and project_id are required"),
-    ({"tier": "huge"}, "valid: debug, mixed-prod-mpi, prod-batch"),
-    ({"storage": "nfs"}, "valid: lustre, existing_fsx, efs_only"),
-    ({"accounting": "sometimes"}, "valid: database, external, off"),
-    ({"wait": "maybe"}, "must be booleans"),
-    ({"benchmark": "perhaps"}, "must be booleans"),
-    ({"include_lustre": "kind of"}, "must be booleans"),
-    ({"wait_timeout": "soon"}, "wait_timeout an integer"),
-    ({"sim_pubkey": "not a key"}, "sim_pubkey an OpenSSH public key line"),
-    ({"admin_ssh_key_name": "bad key/name"}, "admin_ssh_key_name an EC2 key pair name"),
-    ({"accounting": "database", "vlab_id": "a-long-vlab-identifier", "project_id": "long-project"}, "at most 40"),
-    ({"storage": "existing_fsx", "hpc_existing_fsx_id": ""}, "needs hpc_existing_fsx_id"),
-    ({"accounting": "external"}, "hpc_external_slurmdbd_host, hpc_munge_key_secret_arn"),
+    ({"vlab_id": "Bad_Vlab"}, 'vlab_id: "Bad_Vlab" is not valid: required, lower-case letters'),
+    ({"project_id": ""}, 'project_id: "" is not valid: required'),
+    ({"project_id": "x" * 37}, "project_id: \"" + "x" * 37 + "\" is not valid"),
+    ({"tier": "huge"}, 'tier: "huge" is not valid: one of debug, mixed-prod-mpi, prod-batch'),
+    ({"storage": "nfs"}, 'storage: "nfs" is not valid: one of lustre, existing_fsx, efs_only'),
+    ({"accounting": "sometimes"}, 'accounting: "sometimes" is not valid: one of database, external, off'),
+    ({"wait": "maybe"}, 'wait: "maybe" is not valid: a boolean (true/false, yes/no, 1/0)'),
+    ({"benchmark": "perhaps"}, 'benchmark: "perhaps" is not valid: a boolean'),
+    ({"benchmark": 2}, 'benchmark: "2" is not valid: a boolean'),
+    ({"include_lustre": "kind of"}, 'include_lustre: "kind of" is not valid: a boolean'),
+    ({"wait_timeout": "soon"}, 'wait_timeout: "soon" is not valid: a whole number of seconds, at least 1'),
+    ({"wait_timeout": -5}, 'wait_timeout: "-5" is not valid: a whole number of seconds, at least 1'),
+    ({"sim_pubkey": "not a key"}, 'sim_pubkey: "not a key" is not valid: not a parseable public key'),
+    ({"sim_pubkey": "not-a-key"}, 'sim_pubkey: "not-a-key" is not valid: not a parseable public key'),
+    ({"sim_pubkey": RSA_1024}, "an RSA key of 1024 bits is too weak; an OpenSSH public key line of type ssh-ed25519"),
+    ({"admin_ssh_key_name": "bad key/name"}, 'admin_ssh_key_name: "bad key/name" is not valid: an EC2 key pair name'),
+    ({"storage": "existing_fsx", "hpc_existing_fsx_id": ""}, "storage existing_fsx needs hpc_existing_fsx_id"),
+    ({"accounting": "external"}, "accounting external needs hpc_external_slurmdbd_host, hpc_munge_key_secret_arn"),
     ({"hpc_site_tiers": {"debug": {"compute_resources": [{"name": "t3micro", "instance_type": "t3.micro",
                                                           "max_count": -1}]}}}, "MaxCount: Must be greater"),
+    # Caught by an AWS read, still before the first write.
+    ({"admin_ssh_key_name": "no-such-key"}, 'admin_ssh_key_name: "no-such-key" is not valid: no such key pair'),
+    ({"hpc_home_efs_id": "fs-0123456789abcdef0"}, 'hpc_home_efs_id: "fs-0123456789abcdef0" is not valid: no such efs file system'),
+    ({"storage": "existing_fsx", "hpc_existing_fsx_id": "fs-0123456789abcdef0"},
+     'hpc_existing_fsx_id: "fs-0123456789abcdef0" is not valid: no such fsx file system'),
+    ({"accounting": "database", "hpc_database_password_secret_arn":
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!missing-AbCdEf"},
+     "hpc_database_password_secret_arn: \"arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!missing-AbCdEf\" "
+     "is not valid: no such secret"),
 ]
 
 
@@ -61,6 +85,7 @@ def test_bad_input_fails_before_any_write(emu, run_playbook, site, zone, bad, ex
     assert run.rc != 0
     error = run.stats_data["error"]
     assert expected in error["message"], error
+    assert error["message"].count(" is not valid: ") <= 1, "one message, for the one wrong field"
     assert writes(emu) == 0, emu.requests()
     assert stacks(emu) == before and "pcluster-lcyv-bad" not in claims(emu, zone).values()
 
@@ -183,11 +208,11 @@ def test_concurrent_creates_one_cluster_per_project(emu, run_playbook, site, zon
             assert f"pcluster-lcyv-{project}" in stacks(emu)
         for tag in ("b", "c"):
             assert runs[tag].rc == 0, runs[tag].stdout[-3000:]
-        # Of the two runs for r1, one made the cluster; the other joined it or failed saying why (never a second).
+        # Of the two runs for r1, one made the cluster and the other joined it: both succeed, with the same keys.
         duplicates = [runs["a"], runs["dup"]]
-        assert any(run.rc == 0 for run in duplicates)
         for run in duplicates:
-            assert run.rc == 0 or "already exists" in run.stats_data["error"]["message"], run.stats_data
+            assert run.rc == 0, run.stdout[-3000:]
+        assert len({(run.stats_data["clusterName"], run.stats_data["user_private_ssh_key_arn"]) for run in duplicates}) == 1
     finally:
         deletes = {project: lifecycle(run_playbook, "delete", site, name=f"delete-{project}", vlab_id="lcyv",
                                       project_id=project) for project in ("r1", "r2", "r3")}
