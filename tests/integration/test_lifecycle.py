@@ -30,8 +30,6 @@ def remove_clusters(emulator):
             cfn.delete_stack(StackName=stack["StackName"])
 
 
-
-
 def _rsa_public_key(bits):
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     return key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()

@@ -36,7 +36,7 @@ def test_two_uuids_get_a_valid_stable_name_within_the_accounting_limit():
 
 
 def test_different_pairs_never_share_a_name():
-    ids = [str(uuid.uuid4()) for _ in range(40)] + ["a", "a-b", "b", "b-c", "c"]
+    ids = [str(uuid.uuid4()) for _index in range(40)] + ["a", "a-b", "b", "b-c", "c"]
     pairs = list(itertools.permutations(ids, 2))
     for accounting in ("database", "off"):
         made = [names.cluster_name(v, p, accounting) for v, p in pairs]
