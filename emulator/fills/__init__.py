@@ -16,7 +16,11 @@ FILLS = {
     "ec2_block_devices": {"ec2", "cloudformation"},  # 1: instance-store and AMI-sized mappings in RunInstances
     "policy_statements": {ANY_SERVICE},  # 4: statements apply only when their principal and conditions match
     "cfn_resource_types": {"cloudformation"},  # 5, 9: alarms, metric filters, SG egress, custom resources, waits
-    "cfn_instance_launch_template": {"cloudformation"},  # 7: instances configured by their launch template
+    # 7: instances configured by their launch template, in the subnet and groups its network interfaces name
+    "cfn_instance_launch_template": {"ec2", "cloudformation"},
+    # addresses freed by terminated instances and deleted interfaces; a stack's interfaces deleted with it. Also for
+    # the services whose resources hold interfaces (FSx file systems, EFS mount targets).
+    "ec2_addresses": {"ec2", "cloudformation", "fsx", "efs"},
     # 6, 8: nested stack outputs and updates, held DELETE_IN_PROGRESS, faults; failed resources fail their stack
     "cfn_stacks": {"cloudformation"},
     "compute_fleet": {"dynamodb"},  # 10: the head node's COMPUTE_FLEET item and its status transitions

@@ -401,8 +401,11 @@ def _attach_network(backend, file_system, subnets):
 
 
 def _release_network(backend, file_system):
+    """Delete the file system's interfaces through EC2, which frees their addresses (ec2_addresses)."""
+    ec2 = _ec2(backend)
     for interface_id in getattr(file_system, "network_interface_ids", None) or []:
-        _ec2(backend).enis.pop(interface_id, None)
+        if interface_id in ec2.enis:
+            ec2.delete_network_interface(interface_id)
 
 
 def _complete_file_system(backend, file_system, file_system_type_version, subnets):

@@ -420,13 +420,23 @@ def test_gap12_file_system_reports_vpc_network_interfaces_owner_and_creation_tim
     assert [group["GroupId"] for group in interfaces[0]["Groups"]] == [network["group_id"]]
 
 
-def test_gap12_deleting_a_file_system_releases_its_network_interfaces(fsx, emu, lustre):
+def test_gap12_deleting_a_file_system_releases_its_network_interfaces(fsx, emu, lustre, subnet_id):
+    """Their addresses too (ec2_addresses): the subnet's AvailableIpAddressCount is back to what it was."""
+    ec2 = emu.client("ec2")
+
+    def available():
+        return ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"][0]["AvailableIpAddressCount"]
+
+    before = available()
     created = lustre()
     interface_ids = created["NetworkInterfaceIds"]
+    (interface,) = ec2.describe_network_interfaces(NetworkInterfaceIds=interface_ids)["NetworkInterfaces"]
+    assert interface["PrivateIpAddress"].startswith("10.77.1.") and available() == before - 1
     fsx.delete_file_system(FileSystemId=created["FileSystemId"])
-    remaining = emu.client("ec2").describe_network_interfaces(
+    remaining = ec2.describe_network_interfaces(
         Filters=[{"Name": "network-interface-id", "Values": interface_ids}])["NetworkInterfaces"]
     assert not remaining
+    assert available() == before
 
 
 @pytest.mark.parametrize("operation", ["describe", "delete"])
