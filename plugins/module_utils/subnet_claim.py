@@ -10,6 +10,11 @@ so two concurrent runs can never hold one subnet. Two concurrent runs for the sa
 different subnet; both then keep the lowest subnet id of the cluster's claims and conditionally delete the
 others, so they converge on one claim. Nothing here reads then writes unconditionally.
 
+A delete marks its cluster in the same table first (item ``subnet_id = "deleting#<cluster>"``), and removes the mark
+when it ends. A create racing that delete sees the mark (its claim is refused, or its check after the cluster step
+finds the mark or its claim gone): it waits for the delete to end and removes what it made, so that the two leave a
+whole cluster or nothing. Marks are not claims: the claim functions here skip them.
+
 The functions take boto3 clients (plain or wrapped with AWSRetry) so that tests can call them from threads.
 """
 
@@ -20,8 +25,32 @@ DEFAULT_SUBNET_FILTERS = {"tag:HPC_Goal": "compute_cluster"}
 AWS_RESERVED_ADDRESSES = 5  # AWS keeps the first four and the last address of every subnet
 
 
+MARKER_PREFIX = "deleting#"
+
+
 class ClaimError(Exception):
     """A claim that cannot be made, with a message for people."""
+
+
+class BeingDeleted(ClaimError):
+    """A delete of the cluster runs (or was cut short): no claim until it has ended."""
+
+    def __init__(self, message, found):
+        super().__init__(message)
+        self.marker = found
+
+
+class RetryingClient:
+    """A boto3 client whose calls retry on throttling (made with AWSRetry's retry_decorator); paginators pass through."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def __getattr__(self, name):
+        attribute = getattr(self._client, name)
+        if name == "get_paginator" or not callable(attribute):
+            return attribute
+        return lambda **kwargs: attribute(aws_retry=True, **kwargs)
 
 
 def _now():
@@ -40,11 +69,16 @@ def claims_of(dynamodb, table, cluster):
               "ExpressionAttributeNames": {"#c": "cluster"}, "ExpressionAttributeValues": {":c": {"S": cluster}}}
     while True:
         page = dynamodb.scan(**kwargs)
-        items.extend({key: value.get("S", value.get("N")) for key, value in item.items()} for item in page["Items"])
+        items.extend({key: value.get("S", value.get("N")) for key, value in item.items()} for item in page["Items"]
+                     if not is_marker(item))
         if not page.get("LastEvaluatedKey"):
             break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return sorted(items, key=lambda item: item["subnet_id"])
+
+
+def is_marker(item):
+    return item["subnet_id"]["S"].startswith(MARKER_PREFIX)
 
 
 def claimed_subnets(dynamodb, table):
@@ -54,7 +88,8 @@ def claimed_subnets(dynamodb, table):
     while True:
         page = dynamodb.scan(**kwargs)
         for item in page["Items"]:
-            claimed[item["subnet_id"]["S"]] = item.get("cluster", {}).get("S")
+            if not is_marker(item):
+                claimed[item["subnet_id"]["S"]] = item.get("cluster", {}).get("S")
         if not page.get("LastEvaluatedKey"):
             break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -145,8 +180,12 @@ def claim(dynamodb, ec2, table, cluster, instance_types=(), filters=None, subnet
           require_unused=True, attributes=None, check_mode=False):
     """Claim a subnet for ``cluster`` (or find its claim); returns {subnet_id, availability_zone, changed, ...}.
 
-    Raises ClaimError when the cluster's claim is in a zone that lacks an instance type, or when no subnet is left.
+    Raises ClaimError when the cluster's claim is in a zone that lacks an instance type, when no subnet is left, or
+    when the cluster is marked as being deleted (BeingDeleted).
     """
+    found = marker(dynamodb, table, cluster)
+    if found:
+        raise BeingDeleted(marker_error(cluster, found), found)
     zones, per_type = offering_zones(ec2, instance_types) if instance_types else (None, {})
     missing = sorted(t for t, z in per_type.items() if not z)
     if missing:
@@ -186,8 +225,52 @@ def claim(dynamodb, ec2, table, cluster, instance_types=(), filters=None, subnet
 
 
 def release(dynamodb, table, cluster, check_mode=False):
-    """Delete every claim of ``cluster``; returns the released subnet ids."""
+    """Delete every claim of ``cluster``; returns the released subnet ids. Its deletion mark stays."""
     held = claims_of(dynamodb, table, cluster)
     if check_mode:
         return [item["subnet_id"] for item in held]
     return [item["subnet_id"] for item in held if delete_claim(dynamodb, table, cluster, item["subnet_id"])]
+
+
+# --------------------------------------------------------------------------------------------------
+# Deletion marks
+
+
+def _marker_key(cluster):
+    return {"subnet_id": {"S": MARKER_PREFIX + cluster}}
+
+
+def _epoch():
+    return int(datetime.datetime.now(datetime.timezone.utc).timestamp())
+
+
+def marker(dynamodb, table, cluster):
+    """The cluster's deletion mark ({cluster, started_at, expires_at, live, ...}), or None."""
+    item = dynamodb.get_item(TableName=table, Key=_marker_key(cluster), ConsistentRead=True).get("Item")
+    if not item:
+        return None
+    found = {key: value.get("S", value.get("N")) for key, value in item.items() if key != "subnet_id"}
+    found["expires_at"] = int(found.get("expires_at", 0))
+    found["live"] = found["expires_at"] > _epoch()
+    return found
+
+
+def put_marker(dynamodb, table, cluster, expires_in, attributes=None):
+    """Mark ``cluster`` as being deleted for at most ``expires_in`` seconds (a delete cut short stops counting then)."""
+    item = {key: {"S": str(value)} for key, value in (attributes or {}).items()}
+    item.update(_marker_key(cluster))
+    item.update({"cluster": {"S": cluster}, "started_at": {"S": _now()}, "expires_at": {"N": str(_epoch() + expires_in)}})
+    dynamodb.put_item(TableName=table, Item=item)
+
+
+def delete_marker(dynamodb, table, cluster):
+    dynamodb.delete_item(TableName=table, Key=_marker_key(cluster))
+
+
+def marker_error(cluster, found):
+    """The message of a create refused by a deletion mark."""
+    if found["live"]:
+        return (f"cluster {cluster} is being deleted (a delete started at {found.get('started_at')}): "
+                "run create again once that delete has ended (if it was interrupted, run delete again first)")
+    return (f"cluster {cluster} has a delete that started at {found.get('started_at')} and did not end (interrupted): "
+            "run delete again to finish it, then create")

@@ -19,6 +19,8 @@ description:
     O(require_unused), wholly unused.
   - O(state=absent) releases the cluster's claims; with O(require_cluster_gone) it refuses while the cluster's
     CloudFormation stack still exists, so that a subnet is never released before its cluster is gone.
+  - O(state=present) refuses a cluster that M(obi.hpc_provisioner.deletion_marker) marks as being deleted (RV(being_deleted)):
+    a create racing a delete claims nothing.
 author:
   - Open Brain Institute HPC team (@openbraininstitute)
 options:
@@ -111,6 +113,14 @@ released:
   returned: always
   type: list
   elements: str
+being_deleted:
+  description: Set when O(state=present) was refused because a delete of the cluster runs or was cut short.
+  returned: on that failure
+  type: bool
+deletion_marker:
+  description: The deletion mark that refused the claim (C(cluster), C(started_at), C(expires_at), C(live)).
+  returned: on that failure
+  type: dict
 """
 
 try:
@@ -137,19 +147,6 @@ def cluster_stack_status(cloudformation, name):
     return stacks[0]["StackStatus"] if stacks else None
 
 
-class _Retrying:
-    """A boto3 client whose calls retry on throttling (AWSRetry.jittered_backoff); paginators pass through."""
-
-    def __init__(self, client):
-        self._client = client
-
-    def __getattr__(self, name):
-        attribute = getattr(self._client, name)
-        if name == "get_paginator" or not callable(attribute):
-            return attribute
-        return lambda **kwargs: attribute(aws_retry=True, **kwargs)
-
-
 def main():
     argument_spec = dict(
         table=dict(type="str", required=True),
@@ -168,8 +165,8 @@ def main():
     if not params["cluster"].strip() or not params["table"].strip():
         module.fail_json(msg="cluster and table must not be empty")
     retry = AWSRetry.jittered_backoff(retries=10)
-    dynamodb = _Retrying(module.client("dynamodb", retry_decorator=retry))
-    ec2 = _Retrying(module.client("ec2", retry_decorator=retry))
+    dynamodb = sc.RetryingClient(module.client("dynamodb", retry_decorator=retry))
+    ec2 = sc.RetryingClient(module.client("ec2", retry_decorator=retry))
     try:
         if params["state"] == "absent":
             if params["require_cluster_gone"]:
@@ -182,6 +179,8 @@ def main():
         result = sc.claim(dynamodb, ec2, params["table"], params["cluster"], params["instance_types"],
                           params["subnet_filters"], params["subnet_ids"], params["vpc_id"], params["require_unused"],
                           params["attributes"], check_mode=module.check_mode)
+    except sc.BeingDeleted as error:
+        module.fail_json(msg=str(error), released=[], being_deleted=True, deletion_marker=error.marker)
     except sc.ClaimError as error:
         module.fail_json(msg=str(error), released=[])
     except (BotoCoreError, ClientError) as error:

@@ -8,6 +8,7 @@ on; two creates for one project race, then two deletes, then a create and a dele
 
 import ipaddress
 import threading
+import time
 import uuid
 
 import pytest
@@ -112,15 +113,26 @@ def test_racing_creates_converge_then_racing_deletes(emu, run_playbook, site, vl
     assert orphans(emu, vlab, site["hpc_infra_bucket"]) == []
 
 
-def test_create_racing_delete_leaves_a_whole_cluster_or_nothing(emu, run_playbook, site, vlab):
-    """Whatever the order, afterwards the project has its whole cluster (with its key pairs) or nothing at all."""
+@pytest.mark.parametrize("delete_after", [0, 8, 14], ids=["together", "during-keys", "during-cluster"])
+def test_create_racing_delete_leaves_a_whole_cluster_or_nothing(emu, run_playbook, site, vlab, delete_after):
+    """Whatever the order, afterwards the project has its whole cluster (with its key pairs) or nothing at all.
+
+    The delete always succeeds; a create that overlapped it removes what it made and fails saying so.
+    """
     project = str(uuid.uuid4())
     request = {"vlab_id": vlab, "project_id": project}
     name = names.cluster_name(vlab, project)
-    created, deleted = run_together(
-        lambda: lifecycle(run_playbook, "create", site, name="create-racing", **request),
-        lambda: lifecycle(run_playbook, "delete", site, name="delete-racing", vlab_id=vlab, project_id=project))
-    assert deleted.rc == 0 or created.rc == 0, (created.stdout[-3000:], deleted.stdout[-3000:])
+
+    def delete_later():
+        time.sleep(delete_after)
+        return lifecycle(run_playbook, "delete", site, name="delete-racing", vlab_id=vlab, project_id=project)
+
+    created, deleted = run_together(lambda: lifecycle(run_playbook, "create", site, name="create-racing", **request),
+                                    delete_later)
+    assert deleted.rc == 0, deleted.stdout[-4000:]
+    if created.rc != 0:
+        message = created.stats_data["error"]["message"]
+        assert "ran while this create was running" in message or "is being deleted" in message, created.stdout[-4000:]
     try:
         if name in clusters(emu):
             described = lifecycle(run_playbook, "describe", site, vlab_id=vlab, project_id=project)

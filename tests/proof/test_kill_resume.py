@@ -13,9 +13,9 @@ PREFIX = "kil"
 # leave nothing behind when deleted.
 WRITING_STEPS = [
     "Put the node bootstrap entry script in the infra bucket",
+    "Claim a compute subnet",
     "Admin key pair",
     "Simulation user's key pair",
-    "Claim a compute subnet",
     "Put the cluster's node variables in the infra bucket",
     "Give the cluster this collection version",
     "The cluster",
@@ -42,3 +42,33 @@ def test_create_killed_after_a_step_converges_or_deletes_cleanly(emu, run_playbo
     assert deleted.rc == 0, deleted.stdout[-3000:]
     assert f"pcluster-kilv-{project}" not in clusters(emu)
     assert orphans(emu, "kilv", site["hpc_infra_bucket"]) == []
+
+
+def test_delete_killed_after_its_mark_blocks_create_until_run_again(emu, run_playbook, site, zone, monkeypatch):
+    """A delete killed after it marked the cluster: a create is refused at its claim, before any write of its own,
+    naming the delete; a delete run again ends it, and then the project can be created again."""
+    request = {"vlab_id": "kilv", "project_id": "kmark"}
+    cluster = "pcluster-kilv-kmark"
+    created = lifecycle(run_playbook, "create", site, name="created", **request)
+    assert created.rc == 0, created.stdout[-3000:]
+    monkeypatch.setenv("ANSIBLE_CALLBACK_PLUGINS", str(Path(__file__).parent / "callback_plugins"))
+    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", "kill_after_task")
+    monkeypatch.setenv("OBI_KILL_AFTER_TASK", "Mark the cluster as being deleted (a create racing this delete then removes what it made)")
+    killed = lifecycle(run_playbook, "delete", site, name="killed", **request)
+    monkeypatch.delenv("OBI_KILL_AFTER_TASK")
+    assert killed.rc == -9, killed.stdout[-2000:]
+
+    emu.control("DELETE", "requests")
+    refused = lifecycle(run_playbook, "create", site, name="refused", **request)
+    assert refused.rc != 0 and refused.stats_data["error"]["task"] == "Claim a compute subnet", refused.stdout[-3000:]
+    assert f"cluster {cluster} is being deleted" in refused.stats_data["error"]["message"]
+    assert {c["operation"] for c in emu.requests()["calls"] if c["kind"] == "write"} <= {"PutObject"}, emu.requests()
+
+    deleted = lifecycle(run_playbook, "delete", site, name="deleted", **request)
+    assert deleted.rc == 0, deleted.stdout[-3000:]
+    assert orphans(emu, "kilv", site["hpc_infra_bucket"]) == []
+    again = lifecycle(run_playbook, "create", site, name="again", **request)
+    assert again.rc == 0 and cluster in clusters(emu), again.stdout[-3000:]
+    assert list(claims(emu, zone).values()).count(cluster) == 1
+    final = lifecycle(run_playbook, "delete", site, name="final", **request)
+    assert final.rc == 0, final.stdout[-3000:]

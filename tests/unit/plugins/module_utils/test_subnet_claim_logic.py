@@ -1,6 +1,8 @@
 """Unit tests of module_utils.subnet_claim's pure logic (no AWS)."""
 # pylint: disable=missing-function-docstring
 
+import pytest
+
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import subnet_claim as sc
 
 
@@ -34,17 +36,21 @@ class FakeTable:
     def __init__(self):
         self.items = {}
 
-    def put_item(self, TableName, Item, ConditionExpression, ExpressionAttributeNames, ExpressionAttributeValues):  # noqa: N803 pylint: disable=invalid-name,unused-argument
+    def put_item(self, TableName, Item, ConditionExpression=None, ExpressionAttributeNames=None, ExpressionAttributeValues=None):  # noqa: N803 pylint: disable=invalid-name,unused-argument
         key = Item["subnet_id"]["S"]
-        if key in self.items and self.items[key]["cluster"] != ExpressionAttributeValues[":c"]:
+        if ConditionExpression and key in self.items and self.items[key]["cluster"] != ExpressionAttributeValues[":c"]:
             raise FakeError("ConditionalCheckFailedException")
         self.items[key] = Item
 
-    def delete_item(self, TableName, Key, ConditionExpression, ExpressionAttributeNames, ExpressionAttributeValues):  # noqa: N803 pylint: disable=invalid-name,unused-argument
+    def get_item(self, TableName, Key, ConsistentRead):  # noqa: N803 pylint: disable=invalid-name,unused-argument
+        item = self.items.get(Key["subnet_id"]["S"])
+        return {"Item": item} if item else {}
+
+    def delete_item(self, TableName, Key, ConditionExpression=None, ExpressionAttributeNames=None, ExpressionAttributeValues=None):  # noqa: N803 pylint: disable=invalid-name,unused-argument
         key = Key["subnet_id"]["S"]
-        if key not in self.items or self.items[key]["cluster"] != ExpressionAttributeValues[":c"]:
+        if ConditionExpression and (key not in self.items or self.items[key]["cluster"] != ExpressionAttributeValues[":c"]):
             raise FakeError("ConditionalCheckFailedException")
-        del self.items[key]
+        self.items.pop(key, None)
 
     def scan(self, TableName, ConsistentRead, **kwargs):  # noqa: N803 pylint: disable=invalid-name,unused-argument
         items = list(self.items.values())
@@ -74,3 +80,26 @@ def test_duplicate_claims_of_one_cluster_converge_on_the_lowest():
     result = sc.claim(table, NoEc2(), "t", "one")
     assert result["subnet_id"] == "a" and result["released"] == ["b"] and result["reused"]
     assert list(table.items) == ["a"]
+
+
+def test_a_deletion_mark_refuses_claims_and_is_no_claim():
+    table = FakeTable()
+    sc.put_claim(table, "t", "one", subnet("a"))
+    sc.put_marker(table, "t", "one", 600, {"vlab_id": "v"})
+    assert sc.claimed_subnets(table, "t") == {"a": "one"}
+    assert [c["subnet_id"] for c in sc.claims_of(table, "t", "one")] == ["a"]
+    found = sc.marker(table, "t", "one")
+    assert found["live"] and found["vlab_id"] == "v"
+    with pytest.raises(sc.BeingDeleted, match="cluster one is being deleted"):
+        sc.claim(table, None, "t", "one")
+    assert sc.release(table, "t", "one") == ["a"] and sc.marker(table, "t", "one")
+    sc.delete_marker(table, "t", "one")
+    assert sc.marker(table, "t", "one") is None
+
+
+def test_an_expired_mark_says_the_delete_was_interrupted():
+    table = FakeTable()
+    sc.put_marker(table, "t", "one", 1)
+    table.items["deleting#one"]["expires_at"] = {"N": "1"}
+    found = sc.marker(table, "t", "one")
+    assert not found["live"] and "did not end (interrupted): run delete again" in sc.marker_error("one", found)
