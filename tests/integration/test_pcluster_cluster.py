@@ -193,6 +193,18 @@ def test_invalid_configs_name_the_field_and_create_nothing(emu, run_playbook, zo
     assert "pct-bad-config" not in stack_names(emu)
 
 
+def test_create_that_pcluster_refuses_is_no_change(emu, run_playbook, zone):
+    """pcluster's validators refuse a key pair that does not exist before any write: the run changed nothing."""
+    config = cluster_config(zone)
+    config["HeadNode"]["Ssh"] = {"KeyName": "pct-no-such-key"}
+    emu.control("DELETE", "requests")
+    run = run_playbook(play(emu, [task("Refused", may_fail=True, name="pct-refused", config=config)]))
+    refused = run.results("Refused")
+    assert refused["failed"] and "KeyPairValidator" in refused["msg"], refused["msg"]
+    assert refused["changed"] is False and refused["actions"] == []
+    assert emu.requests()["writes"] == 0 and "pct-refused" not in stack_names(emu)
+
+
 # Create, re-run, update -------------------------------------------------------------------------------------------
 
 
