@@ -29,7 +29,8 @@ def _subnet_of(backend, subnet):
     return backend.get_subnet(subnet) if isinstance(subnet, str) else subnet
 
 
-def _create_network_interface(self, subnet, private_ip_address, private_ip_addresses=None, *args, **kwargs):  # pylint: disable=keyword-arg-before-vararg  # moto's signature
+# moto's own signature (its API response passes groups, description and tags positionally).
+def _create_network_interface(self, subnet, private_ip_address, private_ip_addresses=None, *args, **kwargs):  # pylint: disable=keyword-arg-before-vararg
     """An interface's primary address comes from its subnet's allocator, and every address it holds is marked taken."""
     subnet = _subnet_of(self, subnet)
     if subnet is not None and not private_ip_address and not private_ip_addresses:
