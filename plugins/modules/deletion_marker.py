@@ -14,22 +14,14 @@ description:
     (O(state=absent)), whether it succeeded or failed.
   - While the mark is there, M(obi.hpc_provisioner.subnet_claim) refuses to claim a subnet for the cluster, and a create
     that started before the delete finds the mark with M(obi.hpc_provisioner.deletion_marker_info) after its cluster
-    step: it then waits for the delete to end and removes what it made. A create racing a delete therefore leaves the
+    step; it then waits for the delete to end and removes what it made. A create racing a delete therefore leaves the
     whole cluster or nothing.
-  - The mark is the item C(subnet_id = deleting#<cluster>) of the claim table; it is no claim.
-  - A mark counts for O(expires_in) seconds: a delete that was cut short (killed) stops blocking creates then, and is
+  - The mark is the item C(subnet_id=deleting#<cluster>) of the claim table; it is no claim.
+  - A mark counts for O(expires_in) seconds, so that a delete that was cut short (killed) stops blocking creates then, and is
     reported as interrupted until a delete runs again.
 author:
   - Open Brain Institute HPC team (@openbraininstitute)
 options:
-  table:
-    description: The DynamoDB subnet claim table.
-    type: str
-    required: true
-  cluster:
-    description: The cluster's name.
-    type: str
-    required: true
   state:
     description: V(present) marks the cluster as being deleted (again, with a new start); V(absent) removes the mark.
     type: str
@@ -45,6 +37,7 @@ options:
     type: dict
     default: {}
 extends_documentation_fragment:
+  - obi.hpc_provisioner.claim_table
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

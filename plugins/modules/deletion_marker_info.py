@@ -18,14 +18,6 @@ description:
 author:
   - Open Brain Institute HPC team (@openbraininstitute)
 options:
-  table:
-    description: The DynamoDB subnet claim table.
-    type: str
-    required: true
-  cluster:
-    description: The cluster's name.
-    type: str
-    required: true
   wait:
     description: Wait until no live mark is left (the delete ended, or its mark expired).
     type: bool
@@ -35,6 +27,7 @@ options:
     type: int
     default: 3600
 extends_documentation_fragment:
+  - obi.hpc_provisioner.claim_table
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -19,19 +19,11 @@ description:
     O(require_unused), wholly unused.
   - O(state=absent) releases the cluster's claims; with O(require_cluster_gone) it refuses while the cluster's
     CloudFormation stack still exists, so that a subnet is never released before its cluster is gone.
-  - O(state=present) refuses a cluster that M(obi.hpc_provisioner.deletion_marker) marks as being deleted (RV(being_deleted)):
-    a create racing a delete claims nothing.
+  - O(state=present) refuses a cluster that M(obi.hpc_provisioner.deletion_marker) marks as being deleted (RV(being_deleted)),
+    so that a create racing a delete claims nothing.
 author:
   - Open Brain Institute HPC team (@openbraininstitute)
 options:
-  table:
-    description: The DynamoDB claim table.
-    type: str
-    required: true
-  cluster:
-    description: The cluster's name (the claim's owner, also its CloudFormation stack name).
-    type: str
-    required: true
   state:
     description: V(present) claims (or finds the claim); V(absent) releases.
     type: str
@@ -66,6 +58,7 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - obi.hpc_provisioner.claim_table
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
