@@ -1,15 +1,28 @@
 #!/usr/bin/env bash
 # Start and stop the local AWS emulator for the scripts; source it after bootstrap.sh.
 #   emulator_start PORT   start `python -m emulator` on 127.0.0.1:PORT and wait until it answers
-#   emulator_stop         stop it (also run on exit by the trap that emulator_start sets)
+#   emulator_stop         stop it (also run on exit by the trap that emulator_start sets): SIGTERM, up to
+#                         EMULATOR_STOP_GRACE seconds (default 20) to exit, then SIGKILL; it returns once the
+#                         process is gone, and never fails
 
 EMULATOR_PID=""
 
 emulator_stop() {
-    if [[ -n "$EMULATOR_PID" ]] && kill -0 "$EMULATOR_PID" 2>/dev/null; then
-        kill "$EMULATOR_PID" && wait "$EMULATOR_PID" 2>/dev/null || true
-    fi
+    local pid="$EMULATOR_PID" grace="${EMULATOR_STOP_GRACE:-20}" waited=0
     EMULATOR_PID=""
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    # Poll in tenths of a second: `wait` alone would block for as long as the emulator takes.
+    while kill -0 "$pid" 2>/dev/null && ((waited < grace * 10)); do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "[emulator] still running ${grace} s after SIGTERM: killing it" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+    return 0
 }
 
 emulator_start() {

@@ -82,11 +82,15 @@ class Emulator:
         self.control("DELETE", "requests")
 
 
+# An emulator gets this long to exit after SIGTERM before it is killed: on a loaded machine it can take more than 10 s.
+EMULATOR_STOP_GRACE = 20
+
+
 def start_emulator(port, *extra_args):
     """Start `python -m emulator` and wait until its control endpoint answers; returns the Popen.
 
     Its output goes to a log file (never a pipe that nobody reads: the server logs every request and
-    would block once the pipe is full).
+    would block once the pipe is full). When it does not come up, it is stopped before the error is raised.
     """
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     OUTPUTS.mkdir(parents=True, exist_ok=True)
@@ -105,15 +109,40 @@ def start_emulator(port, *extra_args):
         except OSError:
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
-    process.kill()
+    stop_emulator(process, log_path)
     raise RuntimeError(f"emulator did not answer within 30 s: {log_path.read_text()}")
+
+
+def stop_emulator(process, log_path=None, grace=EMULATOR_STOP_GRACE):
+    """Stop an emulator and reap it: SIGTERM, up to ``grace`` seconds to exit, then SIGKILL and wait.
+
+    Never raises: a slow exit is not a test failure. A kill is noted at the end of its log (``log_path``).
+    """
+    if process.poll() is not None:
+        return
+    started = time.monotonic()
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+        return
+    except subprocess.TimeoutExpired:
+        process.kill()
+    try:
+        process.wait(timeout=60)
+        note = f"killed: still running {grace} s after SIGTERM"
+    except subprocess.TimeoutExpired:
+        note = f"still running {time.monotonic() - started:.0f} s after SIGTERM and SIGKILL (pid {process.pid})"
+    if log_path is not None:
+        with open(log_path, "a", encoding="utf-8") as log:
+            print(f"[conftest] emulator {note}", file=log)
 
 
 @contextlib.contextmanager
 def running_emulator(*extra_args):
     """An emulator on a free port of 127.0.0.1 for the with-block; yields its endpoint.
 
-    At the end, the secret values it stored are saved for the output scan, then it is stopped.
+    At the end, the secret values it stored are saved for the output scan, then it is stopped (stop_emulator),
+    also when saving them failed.
     """
     port = _free_port()
     process = start_emulator(port, *extra_args)
@@ -124,8 +153,7 @@ def running_emulator(*extra_args):
         try:
             save_stored_secrets(endpoint, port)
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            stop_emulator(process, OUTPUTS / f"emulator-{port}.log")
 
 
 @pytest.fixture(scope="session")
