@@ -9,7 +9,8 @@
 #   bash scripts/molecule.sh --images        # only install the tools and build the images
 #
 # On first use (each step is skipped when already done):
-#   1. apt packages podman, runc, debootstrap (one `apt-get update`);
+#   1. apt packages podman, runc, netavark, aardvark-dns, iptables, debootstrap, openssh-client, procps (one
+#      `apt-get update`);
 #   2. requirements-molecule.txt (molecule, molecule-plugins[podman]) into "$VENV" (scripts/bootstrap.sh's);
 #   3. base images localhost/obi-debian-bookworm-systemd and localhost/obi-ubuntu-noble-systemd, made with
 #      debootstrap from the package mirrors and `podman import` (no image is ever pulled);
@@ -20,7 +21,8 @@
 # cut short is cleaned up too. Run it again at will: the images are reused.
 #
 # Environment: DEBIAN_MIRROR (default http://deb.debian.org/debian), UBUNTU_MIRROR (default
-# http://archive.ubuntu.com/ubuntu), MOLECULE_COMMAND (default test), REBUILD_IMAGES=1 to rebuild the images,
+# http://archive.ubuntu.com/ubuntu), MOLECULE_COMMAND (default test), REBUILD_IMAGES=1 to rebuild the images (they are
+# also rebuilt when the way this script makes them has changed),
 # HPC_TEST_OUTPUTS (default .build/test-outputs: each scenario's output is kept there as molecule-ROLE.log).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
@@ -34,15 +36,21 @@ export CONTAINERS_CONF="$WORK/containers.conf"
 
 log() { printf '[molecule.sh] %s\n' "$*" >&2; }
 
+# Packages, not commands, are checked: netavark (podman's network backend), aardvark-dns (its DNS) and iptables
+# (netavark's firewall) come only as podman's recommends, which a machine may not install by default; ssh-keygen
+# (openssh-client) makes the scenarios' key pairs on this controller; pgrep (procps) is used below.
+APT_PACKAGES=(podman runc debootstrap netavark aardvark-dns iptables openssh-client procps)
+
 ensure_apt_packages() {
-    local missing=() cmd
-    for cmd in podman runc debootstrap; do
-        command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
+    local missing=() package start=$SECONDS
+    for package in "${APT_PACKAGES[@]}"; do
+        [[ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$package" 2>/dev/null)" == "ii"* ]] || missing+=("$package")
     done
     ((${#missing[@]})) || return 0
     log "installing ${missing[*]} with apt-get"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    log "installed ${missing[*]} in $((SECONDS - start)) s"
 }
 
 ensure_molecule() {
@@ -76,10 +84,16 @@ EOF
 build_image() {
     local name="$1" image="localhost/$1" suite="$2" mirror="$3" script="$4" components="$5"
     shift 5
-    if [[ "${REBUILD_IMAGES:-0}" != 1 ]] && podman image exists "$image"; then
+    # The image is labelled with a digest of how it is made (this function and its arguments, not the mirror): an
+    # image made another way (an older version of this script, or not by it) is rebuilt, never reused.
+    local recipe
+    recipe="$({ declare -f build_image; printf '%s\n' "$suite" "$script" "$components" "$@"; } | sha256sum | cut -c1-16)"
+    if [[ "${REBUILD_IMAGES:-0}" != 1 ]] && podman image exists "$image" \
+        && [[ "$(podman image inspect --format '{{index .Labels "org.obi.image-recipe"}}' "$image" 2>/dev/null)" == "$recipe" ]]; then
         return
     fi
-    local rootfs
+    local rootfs start=$SECONDS old_id
+    old_id="$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)"
     rootfs="$(mktemp -d "$WORK/rootfs.XXXXXX")"
     ROOTFS_TMP="$rootfs"   # removed by on_exit if this is cut short
     log "building $image with debootstrap ($suite from $mirror)"
@@ -100,10 +114,12 @@ build_image() {
     : > "$rootfs/etc/machine-id"
     tar -C "$rootfs" -c . | podman import \
         --change 'CMD ["/lib/systemd/systemd"]' --change 'STOPSIGNAL SIGRTMIN+3' \
-        --change 'ENV container=podman' - "$image" >/dev/null
+        --change 'ENV container=podman' --change "LABEL org.obi.image-recipe=$recipe" - "$image" >/dev/null
     remove_rootfs "$rootfs"
     ROOTFS_TMP=""
-    log "built $image"
+    # The image it replaces, unless a container still uses it.
+    [[ -z "$old_id" ]] || podman rmi "$old_id" >/dev/null 2>&1 || true
+    log "built $image in $((SECONDS - start)) s"
 }
 
 # remove_rootfs DIR: a debootstrap target, with whatever debootstrap mounted in it (proc, sys, ...) when cut short.
@@ -197,7 +213,7 @@ for arg in "$@"; do
     case "$arg" in
         --all) ;;
         --images) images_only=1 ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0"; exit 0 ;;
         *) roles+=("$arg") ;;
     esac
 done
