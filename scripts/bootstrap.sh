@@ -25,11 +25,13 @@ ensure_system_packages() {
 }
 
 # ansible-core 2.21 needs Python >= 3.12. Debian 12's python3 is 3.11, so look for 3.12 elsewhere
-# (pyenv installs on these machines); a pyenv shim that is not active fails `--version` and is skipped.
+# (pyenv installs on these machines); a pyenv shim that is not active fails the check and is skipped.
+# 3.12, which the pinned requirements are tested with, comes before 3.13 wherever it is, so that every
+# machine gets the same virtualenv.
 find_python() {
-    local candidate
-    for candidate in "${PYTHON:-}" python3.13 python3.12 /root/.pyenv/versions/3.12*/bin/python3.12 \
-                     /usr/local/bin/python3.12 /usr/bin/python3.12; do
+    local candidate pyenv="${PYENV_ROOT:-$HOME/.pyenv}"
+    for candidate in "${PYTHON:-}" python3.12 "$pyenv"/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 \
+                     /usr/bin/python3.12 python3.13 "$pyenv"/versions/3.13*/bin/python3.13; do
         [[ -n "$candidate" ]] || continue
         if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then
             command -v "$candidate"

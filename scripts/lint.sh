@@ -25,7 +25,7 @@ if [[ ! -x "$PY" ]]; then
     exit 2
 fi
 
-# Tools spawned by the ones below (ansible-playbook, ansible-galaxy, python3.12) must be the venv's.
+# Tools spawned by the ones below (ansible-playbook, ansible-galaxy, python3.N) must be the venv's.
 export PATH="$VENV/bin:$PATH"
 # Do not let a user's ansible.cfg or collections change the result.
 unset ANSIBLE_CONFIG ANSIBLE_COLLECTIONS_PATHS || true
@@ -109,10 +109,15 @@ done
 # get-pip script that it downloads from ci-files.testing.ansible.com, which this machine cannot
 # reach, unless it finds the script in its cache. Put a stand-in there: it installs the pip that
 # Python bundles (ensurepip) and then lets it install the requested pip version from PyPI.
-GET_PIP_VERSION="$("$PY" -c '
+# ansible-test runs with the virtualenv's Python (3.12 as scripts/bootstrap.sh makes it), whatever else is on PATH.
+PY_VERSION="$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+GET_PIP_VERSION="$("$PY" - "$PY_VERSION" <<'PYEOF'
+import sys
 from types import SimpleNamespace
 from ansible_test._internal.python_requirements import get_venv_packages
-print(get_venv_packages(SimpleNamespace(version="3.12"))["pip"])')"
+print(get_venv_packages(SimpleNamespace(version=sys.argv[1]))["pip"])
+PYEOF
+)"
 GET_PIP_CACHE="$HOME/.ansible/test/cache/get_pip_${GET_PIP_VERSION//./_}.py"
 GET_PIP_MARKER="# obi.hpc_provisioner scripts/lint.sh: get-pip stand-in"
 if [[ ! -f "$GET_PIP_CACHE" ]] || grep -qF "$GET_PIP_MARKER" "$GET_PIP_CACHE"; then
@@ -130,7 +135,7 @@ PYEOF
 fi
 SANITY_ARGS=(
     sanity
-    --python 3.12
+    --python "$PY_VERSION"
     --local
     --color no
     # Sanity tests that cannot run on this machine are skipped explicitly, one by one:
