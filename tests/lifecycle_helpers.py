@@ -16,9 +16,9 @@ def site_settings(zone):
         # CloudWatch logs off: pcluster names its retained log group after the creation minute, and the tests delete
         # and make clusters again within a minute.
         hpc_logs_enabled=False, storage="efs_only",
-        # moto keeps the addresses of terminated instances in use, so a subnet never looks unused again after a
-        # cluster was deleted from it; test_subnet_claim covers require_unused.
-        hpc_require_unused_subnets=False,
+        # As in production: a subnet is claimed only while wholly unused (the emulator frees the addresses of
+        # terminated instances and deleted interfaces, so a subnet is unused again once its cluster is gone).
+        hpc_require_unused_subnets=True,
     )
 
 
