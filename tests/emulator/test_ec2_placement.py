@@ -8,26 +8,13 @@ a subnet never looked unused again once a cluster had been in it.
 
 import ipaddress
 import json
-import os
-import time
 
-import pytest
+from test_pcluster_lifecycle import REGION, pc, wait_for  # pylint: disable=unused-import  # pc: the fixture
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import subnet_claim
 
 PREFIX = "plc"
 SUBNETS = 2
-REGION = "us-east-1"
-
-
-@pytest.fixture(scope="module")
-def pc(emulator):
-    """pcluster.lib bound to the emulator (it reads the endpoint from the environment)."""
-    os.environ.update(AWS_ENDPOINT_URL=emulator.endpoint, AWS_DEFAULT_REGION=REGION,
-                      AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
-    import pcluster.lib  # pylint: disable=import-outside-toplevel
-
-    return pcluster.lib
 
 
 def subnet(emu, subnet_id):
@@ -43,19 +30,6 @@ def in_use(emu, subnet_id):
 def interfaces(emu, subnet_id):
     return emu.client("ec2").describe_network_interfaces(
         Filters=[{"Name": "subnet-id", "Values": [subnet_id]}])["NetworkInterfaces"]
-
-
-def wait_for(pc, name, predicate, timeout=60):
-    deadline, described = time.monotonic() + timeout, None
-    while time.monotonic() < deadline:
-        try:
-            described = pc.describe_cluster(cluster_name=name, region=REGION)
-        except Exception as error:  # pylint: disable=broad-exception-caught  # NotFound is a state here
-            described = error
-        if predicate(described):
-            return described
-        time.sleep(0.2)
-    raise AssertionError(f"cluster {name} did not reach the expected state; last: {described}")
 
 
 def placed(instance, subnet_description, groups):
@@ -83,7 +57,7 @@ def test_cluster_runs_in_its_claimed_subnet_and_leaves_it_unused(emu, pc, zone):
     }
     try:
         pc.create_cluster(cluster_name=name, cluster_configuration=config, region=REGION)
-        described = wait_for(pc, name, lambda d: isinstance(d, dict) and d["clusterStatus"] == "CREATE_COMPLETE")
+        described = wait_for(pc, name, lambda d: isinstance(d, dict) and d["clusterStatus"] == "CREATE_COMPLETE", timeout=60)
         head_ip = described["headNode"]["privateIpAddress"]
         (head,) = ec2.describe_instances(InstanceIds=[described["headNode"]["instanceId"]])["Reservations"][0]["Instances"]
         assert placed(head, claimed, [group]), head
@@ -105,7 +79,7 @@ def test_cluster_runs_in_its_claimed_subnet_and_leaves_it_unused(emu, pc, zone):
         assert in_use(emu, claimed["SubnetId"]) == 1
     finally:
         pc.delete_cluster(cluster_name=name, region=REGION)
-        wait_for(pc, name, lambda d: type(d).__name__ == "NotFoundException")
+        wait_for(pc, name, lambda d: type(d).__name__ == "NotFoundException", timeout=60)
         subnet_claim.delete_claim(emu.client("dynamodb"), table, name, claimed["SubnetId"])
     after = subnet(emu, claimed["SubnetId"])
     assert after["AvailableIpAddressCount"] == 256 - 5 and subnet_claim.is_unused(after)
