@@ -144,3 +144,23 @@ def test_create_racing_delete_leaves_a_whole_cluster_or_nothing(emu, run_playboo
         final = lifecycle(run_playbook, "delete", site, name="delete-final", vlab_id=vlab, project_id=project)
     assert final.rc == 0, final.stdout[-3000:]
     assert orphans(emu, vlab, site["hpc_infra_bucket"]) == []
+
+
+def test_a_name_held_by_another_project_is_refused_before_any_write(emu, run_playbook, site):
+    """The old name form is ambiguous (vlab a-b with project c, vlab a with project b-c): resources of that name that
+    carry the other pair's cost tags are refused, naming both pairs, and nothing is written."""
+    ec2 = emu.client("ec2")
+    ec2.create_key_pair(KeyName="pcluster-rrqa-b-c", KeyType="ed25519", TagSpecifications=[{
+        "ResourceType": "key-pair",
+        "Tags": [{"Key": "obp:costcenter:vlabid", "Value": "rrqa-b"}, {"Key": "obp:costcenter:project", "Value": "c"}]}])
+    try:
+        emu.control("DELETE", "requests")
+        run = lifecycle(run_playbook, "create", site, vlab_id="rrqa", project_id="b-c")
+        assert run.rc != 0
+        message = run.stats_data["error"]["message"]
+        assert ("key pair pcluster-rrqa-b-c belongs to vlab_id=rrqa-b, project_id=c (its cost tags), not to this "
+                "request's vlab_id=rrqa, project_id=b-c: a name collision; nothing was changed") in message, message
+        assert [c for c in emu.requests()["calls"] if c["kind"] == "write"] == []
+        assert "pcluster-rrqa-b-c" not in claims(emu, {"claim_table": site["hpc_claim_table"]}).values()
+    finally:
+        ec2.delete_key_pair(KeyName="pcluster-rrqa-b-c")
