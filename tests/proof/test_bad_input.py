@@ -114,7 +114,7 @@ def role_cases(zone):
         ("node sim uid a system id", "node_bootstrap", "preflight", dict(NODE, node_bootstrap_sim_uid=999),
          "must be at least 1000"),
         ("node sim key of another type", "node_bootstrap", "preflight",
-         dict(NODE, node_bootstrap_sim_pubkey="ssh-rsa AAAAB3NzaC1yc2E sim"), "node_bootstrap_sim_pubkey must be one public key line"),
+         dict(NODE, node_bootstrap_sim_pubkey="ssh-dss AAAAB3NzaC1kc3M sim"), "node_bootstrap_sim_pubkey must be one public key line"),
         ("node s3 mount relative", "node_bootstrap", "preflight",
          dict(NODE, node_bootstrap_s3_mounts=[{"bucket": "b", "path": "data"}]), "each entry of node_bootstrap_s3_mounts needs"),
         ("accounting mode unknown", "slurm_accounting", "preflight", dict(ACCOUNTING, slurm_accounting_mode="cloud"),

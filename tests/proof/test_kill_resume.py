@@ -13,9 +13,9 @@ PREFIX = "kil"
 # leave nothing behind when deleted.
 WRITING_STEPS = [
     "Put the node bootstrap entry script in the infra bucket",
-    "Claim a compute subnet",
     "Admin key pair",
     "Simulation user's key pair",
+    "Claim a compute subnet",
     "Put the cluster's node variables in the infra bucket",
     "Give the cluster this collection version",
     "The cluster",
@@ -45,8 +45,8 @@ def test_create_killed_after_a_step_converges_or_deletes_cleanly(emu, run_playbo
 
 
 def test_delete_killed_after_its_mark_blocks_create_until_run_again(emu, run_playbook, site, zone, monkeypatch):
-    """A delete killed after it marked the cluster: a create is refused at its claim, before any write of its own,
-    naming the delete; a delete run again ends it, and then the project can be created again."""
+    """A delete killed after it marked the cluster: a create is refused at its claim (its key pairs exist already, so it
+    writes nothing of its own), naming the delete; a delete run again ends it, and then the project can be created again."""
     request = {"vlab_id": "kilv", "project_id": "kmark"}
     cluster = "pcluster-kilv-kmark"
     created = lifecycle(run_playbook, "create", site, name="created", **request)
