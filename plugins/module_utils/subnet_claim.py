@@ -40,6 +40,17 @@ class BeingDeleted(ClaimError):
         self.marker = found
 
 
+# The options every module of the claim table has (documented in doc_fragments/claim_table.py).
+CLAIM_TABLE_OPTIONS = {"table": {"type": "str", "required": True}, "cluster": {"type": "str", "required": True}}
+
+
+def claim_table_client(module, retry_decorator):
+    """The claim table's DynamoDB client, retrying throttled calls, once an empty table or cluster is refused."""
+    if not module.params["cluster"].strip() or not module.params["table"].strip():
+        module.fail_json(msg="cluster and table must not be empty")
+    return RetryingClient(module.client("dynamodb", retry_decorator=retry_decorator))
+
+
 class RetryingClient:
     """A boto3 client whose calls retry on throttling (made with AWSRetry's retry_decorator); paginators pass through."""
 

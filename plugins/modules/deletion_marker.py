@@ -79,8 +79,7 @@ from ansible_collections.obi.hpc_provisioner.plugins.module_utils import subnet_
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
-            table=dict(type="str", required=True),
-            cluster=dict(type="str", required=True),
+            **sc.CLAIM_TABLE_OPTIONS,
             state=dict(type="str", choices=["present", "absent"], default="present"),
             expires_in=dict(type="int", default=4200),
             attributes=dict(type="dict", default={}),
@@ -88,11 +87,9 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    if not params["cluster"].strip() or not params["table"].strip():
-        module.fail_json(msg="cluster and table must not be empty")
     if params["expires_in"] < 1:
         module.fail_json(msg=f"expires_in: {params['expires_in']} is not valid: a whole number of seconds, at least 1")
-    dynamodb = sc.RetryingClient(module.client("dynamodb", retry_decorator=AWSRetry.jittered_backoff(retries=10)))
+    dynamodb = sc.claim_table_client(module, AWSRetry.jittered_backoff(retries=10))
     try:
         found = sc.marker(dynamodb, params["table"], params["cluster"])
         # A delete run again renews its mark: always a write, so that the mark says when the current delete began.

@@ -77,15 +77,14 @@ LONGEST_PAUSE = 15
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
-            table=dict(type="str", required=True),
-            cluster=dict(type="str", required=True),
+            **sc.CLAIM_TABLE_OPTIONS,
             wait=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=3600),
         ),
         supports_check_mode=True,
     )
     params = module.params
-    dynamodb = sc.RetryingClient(module.client("dynamodb", retry_decorator=AWSRetry.jittered_backoff(retries=10)))
+    dynamodb = sc.claim_table_client(module, AWSRetry.jittered_backoff(retries=10))
     deadline = Deadline(max(params["wait_timeout"], 0))
     try:
         def read():

@@ -142,8 +142,7 @@ def cluster_stack_status(cloudformation, name):
 
 def main():
     argument_spec = dict(
-        table=dict(type="str", required=True),
-        cluster=dict(type="str", required=True),
+        **sc.CLAIM_TABLE_OPTIONS,
         state=dict(type="str", choices=["present", "absent"], default="present"),
         instance_types=dict(type="list", elements="str", default=[]),
         subnet_filters=dict(type="dict", default=dict(sc.DEFAULT_SUBNET_FILTERS)),
@@ -155,10 +154,8 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    if not params["cluster"].strip() or not params["table"].strip():
-        module.fail_json(msg="cluster and table must not be empty")
     retry = AWSRetry.jittered_backoff(retries=10)
-    dynamodb = sc.RetryingClient(module.client("dynamodb", retry_decorator=retry))
+    dynamodb = sc.claim_table_client(module, retry)
     ec2 = sc.RetryingClient(module.client("ec2", retry_decorator=retry))
     try:
         if params["state"] == "absent":
