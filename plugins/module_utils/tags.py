@@ -41,3 +41,14 @@ def tags_errors(tags, field="tags", reserved_prefix=None):
     """The problems of a tags dict (keys and values as text), one message per bad tag."""
     errors = (tag_error(key, value, field, reserved_prefix) for key, value in (tags or {}).items())
     return [error for error in errors if error]
+
+
+def tags_match(tags, wanted):
+    """True when ``tags`` (a dict, or a boto3 list of Key/Value pairs) has every wanted tag's value.
+
+    A wanted value of None is ignored, so that an optional filter left unset matches everything.
+    """
+    if isinstance(tags, list):
+        tags = {tag["Key"]: tag["Value"] for tag in tags}
+    tags = tags or {}
+    return all(tags.get(key) == value for key, value in (wanted or {}).items() if value is not None)

@@ -3,7 +3,7 @@
 
 import pytest
 
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils.tags import tags_errors
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.tags import tags_errors, tags_match
 
 
 @pytest.mark.parametrize("tags, message", [
@@ -28,3 +28,10 @@ def test_good_tags_and_none_pass():
 
 def test_every_bad_tag_is_reported():
     assert len(tags_errors({"aws:a": "x", "b": "v" * 300, "ok": "fine"})) == 2
+
+
+@pytest.mark.parametrize("tags", [{"a": "1", "b": "2"}, [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]])
+def test_tags_match_dicts_and_boto3_lists(tags):
+    assert tags_match(tags, {"a": "1"}) and tags_match(tags, {"a": "1", "b": None})
+    assert not tags_match(tags, {"a": "2"}) and not tags_match(tags, {"c": "1"})
+    assert tags_match(None, {}) and not tags_match(None, {"a": "1"})

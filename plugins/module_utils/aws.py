@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Open Brain Institute
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The one AWS helper layer of the collection's modules: one retry policy, one retry layer, paginators.
+
+Retry policy: ``RETRY_ATTEMPTS`` tries with jittered backoff (1 s doubling, at most 20 s between tries) on
+throttling (AWSRetry's codes plus ``ThrottlingException`` and DynamoDB's ``ProvisionedThroughputExceededException``),
+on AWS's transient server errors and on lost connections.
+
+One layer per call:
+- The modules' own clients (``client()``) retry with ``RETRY`` (amazon.aws's AWSRetry) and have botocore's
+  retries turned off, so that its attempts do not nest inside AWSRetry's tries.
+- aws-parallelcluster makes its own boto3 clients, which no decorator reaches: it gets the same number of
+  attempts from botocore's standard retry mode, through the process environment (``SDK_RETRY_ENVIRONMENT``).
+
+Paginated reads go through boto3's paginators with ``paginate()``, retried as a whole by the same policy.
+"""
+
+try:
+    import botocore
+    from botocore.exceptions import ClientError, ConnectionError as SdkConnectionError, HTTPClientError
+except ImportError:  # AnsibleAWSModule reports the missing boto3/botocore
+    ClientError = SdkConnectionError = HTTPClientError = type("NoBotocore", (Exception,), {})
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+RETRY_ATTEMPTS = 10
+THROTTLING_CODES = ("ThrottlingException", "ProvisionedThroughputExceededException")
+CONNECTION_LOST = "ConnectionLost"  # the pseudo error code of a call that got no answer
+
+# For the clients that aws-parallelcluster makes itself (pcluster_common.aws_environment exports it).
+SDK_RETRY_ENVIRONMENT = {"AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": str(RETRY_ATTEMPTS)}
+
+
+class HpcRetry(AWSRetry):
+    """AWSRetry that also retries a call whose connection failed or timed out, as botocore's own retries would have."""
+
+    base_class = (ClientError, SdkConnectionError, HTTPClientError)
+
+    @staticmethod
+    def status_code_from_exception(error):
+        if isinstance(error, ClientError):
+            return AWSRetry.status_code_from_exception(error)
+        return CONNECTION_LOST
+
+    @staticmethod
+    def found(response_code, catch_extra_error_codes=None):
+        return response_code == CONNECTION_LOST or AWSRetry.found(response_code, catch_extra_error_codes)
+
+
+RETRY = HpcRetry.jittered_backoff(retries=RETRY_ATTEMPTS, delay=1, max_delay=20,
+                                  catch_extra_error_codes=list(THROTTLING_CODES))
+
+
+def client(module, service):
+    """The module's boto3 client for ``service``: calls made with ``aws_retry=True`` retry by ``RETRY``, and only by it."""
+    no_sdk_retries = botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 1})
+    return module.client(service, retry_decorator=RETRY, config=no_sdk_retries)
+
+
+def paginate(aws_client, operation, **params):
+    """The merged result of every page of ``operation`` (boto3's paginator), retried as a whole by ``RETRY``.
+
+    ``aws_client`` is one made by ``client()`` (its boto3 client is used) or a plain boto3 client.
+    """
+    boto3_client = getattr(aws_client, "client", aws_client)
+    return paginated_query_with_retries(boto3_client, operation, retry_decorator=RETRY, **params)

@@ -1,0 +1,82 @@
+"""Unit tests of plugins/module_utils/aws.py: the retry policy, its single layer, and paginate (no AWS call)."""
+# pylint: disable=missing-function-docstring  # the test names say what they check
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
+from botocore.stub import Stubber
+
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import aws
+
+
+@pytest.fixture(autouse=True)
+def no_sleep(monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+
+
+def failing(errors, result="done"):
+    """A call that raises each of ``errors`` in turn, then returns ``result``; .calls counts the calls."""
+    def call():
+        call.calls += 1
+        if call.calls <= len(errors):
+            raise errors[call.calls - 1]
+        return result
+    call.calls = 0
+    return call
+
+
+def client_error(code):
+    return ClientError({"Error": {"Code": code, "Message": code}}, "Operation")
+
+
+@pytest.mark.parametrize("error", [
+    client_error("Throttling"), client_error("ThrottlingException"), client_error("RequestLimitExceeded"),
+    client_error("ProvisionedThroughputExceededException"), client_error("ServiceUnavailable"),
+    ConnectionClosedError(endpoint_url="http://127.0.0.1:1"), EndpointConnectionError(endpoint_url="http://127.0.0.1:1"),
+])
+def test_transient_errors_are_retried(error):
+    call = failing([error, error])
+    assert aws.RETRY(call)() == "done" and call.calls == 3
+
+
+def test_other_errors_are_not_retried():
+    call = failing([client_error("AccessDenied")])
+    with pytest.raises(ClientError):
+        aws.RETRY(call)()
+    assert call.calls == 1
+
+
+def test_retries_end_after_the_policy_s_attempts():
+    call = failing([client_error("Throttling")] * aws.RETRY_ATTEMPTS)
+    with pytest.raises(ClientError):
+        aws.RETRY(call)()
+    assert call.calls == aws.RETRY_ATTEMPTS
+
+
+def test_pcluster_s_clients_get_the_same_attempts():
+    assert aws.SDK_RETRY_ENVIRONMENT == {"AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": str(aws.RETRY_ATTEMPTS)}
+
+
+class FakeModule:
+    """Stands in for AnsibleAWSModule.client: records the arguments and builds a real boto3 client."""
+
+    def client(self, service, retry_decorator=None, **extra):
+        self.retry_decorator, self.extra = retry_decorator, extra
+        return boto3.client(service, region_name="us-east-1", endpoint_url="http://127.0.0.1:1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing", **extra)
+
+
+def test_module_clients_retry_by_the_policy_only():
+    module = FakeModule()
+    made = aws.client(module, "ec2")
+    assert module.retry_decorator is aws.RETRY
+    assert made.meta.config.retries["total_max_attempts"] == 1  # botocore's layer is off
+
+
+def test_paginate_merges_every_page():
+    ec2 = boto3.client("ec2", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    with Stubber(ec2) as stub:
+        stub.add_response("describe_subnets", {"Subnets": [{"SubnetId": "subnet-1"}], "NextToken": "t"}, {})
+        stub.add_response("describe_subnets", {"Subnets": [{"SubnetId": "subnet-2"}]}, {"NextToken": "t"})
+        found = aws.paginate(ec2, "describe_subnets")
+    assert [s["SubnetId"] for s in found["Subnets"]] == ["subnet-1", "subnet-2"]
