@@ -1,4 +1,4 @@
-"""python -m emulator [--host 127.0.0.1] [--port 5000] [--delay NAME=SECONDS ...] [--pid-file FILE] [--enforce-iam [N]]"""
+"""python -m emulator [--host 127.0.0.1] [--port 5000] [--delay NAME=SECONDS ...] [--enforce-iam [N]]"""
 
 import argparse
 import os

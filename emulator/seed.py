@@ -1,7 +1,7 @@
 """Seed a running emulator with the landing zone that production Terraform provides.
 
     python -m emulator.seed --endpoint http://127.0.0.1:PORT [--region us-east-1] [--subnets 8]
-                            [--prefix obi] [--vpc-cidr 10.0.0.0/16] [--output FILE] [--quiet]
+                            [--prefix obi] [--vpc-cidr 10.0.0.0/16] [--output FILE] [--site-vars FILE] [--quiet]
 
 What the collection expects to find already made (it discovers most of it by the tag
 ``HPC_Goal=compute_cluster``): a private VPC with /24 compute subnets, the cluster and EFA
@@ -43,7 +43,7 @@ DEFAULT_VPC_CIDR = "10.0.0.0/16"
 # parallelcluster:version tag names another version.
 PCLUSTER_VERSION = "3.16.1"
 PCLUSTER_OS = "alinux2023"
-# moto's RDS needs an explicit EngineVersion for mariadb (shared notes); 10.11 is the LTS line.
+# moto's RDS needs an explicit EngineVersion for mariadb (emulator/README.md); 10.11 is the LTS line.
 MARIADB_VERSION = "10.11.9"
 MARIADB_PORT = 3306
 SLURMDBD_USERNAME = "slurmdbd_admin"

@@ -1,4 +1,4 @@
-"""Fills for the gaps of stock moto that stop the real pcluster.lib (see shared notes, aws-emulator.md).
+"""Fills for the gaps of stock moto that stop the real pcluster.lib (numbered as in emulator/README.md, gap notes).
 
 Each module fills one gap and exposes ``install()``. A fill is installed, once, when moto first builds
 the app of a service that needs it (moto itself loads a service's backend only then), so that the

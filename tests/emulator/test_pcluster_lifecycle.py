@@ -1,7 +1,7 @@
 """The real pcluster.lib, end to end against the emulator over HTTP: one test per gap of stock moto.
 
 Each test calls pcluster (or the AWS API it uses) exactly where stock moto 5.2.5 fails; the gap
-numbers are those of shared/notes/aws-emulator.md.
+numbers are those of the gap notes in emulator/README.md.
 """
 
 import json
