@@ -1,5 +1,6 @@
 """Unit tests of module_utils/fsx_api.py: a real boto3 FSx client under botocore's Stubber, wrapped in amazon.aws's
-retrying client as AnsibleAWSModule.client does: pagination, not-found answers, throttling retries, error naming."""
+retrying client with the collection's policy as aws.client does: pagination, not-found answers, throttling retries,
+error naming."""
 # pylint: disable=missing-function-docstring,redefined-outer-name  # test names say what they check; pytest fixtures
 
 
@@ -9,6 +10,7 @@ from botocore.stub import Stubber
 
 from ansible_collections.amazon.aws.plugins.module_utils import cloud
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import aws
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import fsx_api
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.fsx_dra import DraError
 
@@ -30,7 +32,7 @@ def stubbed(monkeypatch):
     monkeypatch.setattr(cloud.time, "sleep", lambda seconds: None)  # AWSRetry's pauses
     client = boto3.client("fsx", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
     with Stubber(client) as stubber:
-        yield stubber, fsx_api.FsxApi(RetryingBotoClientWrapper(client, fsx_api.RETRY))
+        yield stubber, fsx_api.FsxApi(RetryingBotoClientWrapper(client, aws.RETRY))
         stubber.assert_no_pending_responses()
 
 
