@@ -101,7 +101,9 @@ def test_an_error_names_the_operation_and_its_subject(stubbed):
     stubber.add_client_error("create_data_repository_association", "BadRequest", "paths overlap")
     with pytest.raises(fsx_api.FsxAWSError) as caught:
         api.create({"FileSystemId": FS, "FileSystemPath": "/p", "DataRepositoryPath": "s3://bucket/p/"})
-    assert caught.value.message == f"CreateDataRepositoryAssociation failed for {FS}:/p"
+    # amazon.aws's AWSErrorHandler words it "Failed to <description>"; the operation is named by the boto3 error.
+    assert caught.value.message == f"Failed to create the data repository association {FS}:/p"
+    assert "CreateDataRepositoryAssociation operation" in str(caught.value)
     assert caught.value.exception.response["Error"]["Code"] == "BadRequest"
 
 
