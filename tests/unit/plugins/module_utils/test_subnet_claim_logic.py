@@ -58,6 +58,24 @@ class FakeTable:
             items = [i for i in items if i["cluster"] == kwargs["ExpressionAttributeValues"][":c"]]
         return {"Items": items}
 
+    def get_paginator(self, operation):
+        return FakePaginator(getattr(self, operation))
+
+
+class FakePaginator:
+    """boto3's paginator as aws.paginate uses it: the call's one page is the whole result."""
+
+    def __init__(self, call):
+        self.call = call
+        self.page = None
+
+    def paginate(self, **kwargs):
+        self.page = self.call(**kwargs)
+        return self
+
+    def build_full_result(self):
+        return self.page
+
 
 def test_put_and_delete_are_conditional():
     table = FakeTable()
