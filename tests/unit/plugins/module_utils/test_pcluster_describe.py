@@ -89,3 +89,53 @@ def test_failed_events_newest_first_and_limited():
     assert failed[0] == {"timestamp": "2025-11-21T05:43:49.516Z", "logical_resource_id": "R1",
                          "resource_type": "AWS::EC2::Instance", "resource_status": "CREATE_FAILED",
                          "resource_status_reason": "reason 1"}
+
+
+class StubbedModule:
+    """AnsibleAWSModule.client's stand-in: the same stubbed boto3 client per service, wrapped as amazon.aws does."""
+
+    def __init__(self):
+        import boto3  # pylint: disable=import-outside-toplevel
+
+        self.clients = {service: boto3.client(service, region_name="us-east-1", aws_access_key_id="testing",
+                                              aws_secret_access_key="testing") for service in ("cloudformation",)}
+
+    def client(self, service, retry_decorator=None, **_extra):
+        from ansible_collections.amazon.aws.plugins.module_utils.retries import (  # pylint: disable=import-outside-toplevel
+            RetryingBotoClientWrapper)
+
+        return RetryingBotoClientWrapper(self.clients[service], retry_decorator)
+
+
+def test_reader_lists_every_page_and_retries_throttling(monkeypatch):
+    from botocore.stub import Stubber  # pylint: disable=import-outside-toplevel
+    from ansible_collections.amazon.aws.plugins.module_utils import cloud  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setattr(cloud.time, "sleep", lambda seconds: None)  # the retry policy's pauses
+    module = StubbedModule()
+    other = dict(STACK, StackName="pcluster-v1-p2", StackStatus="CREATE_COMPLETE")
+    with Stubber(module.clients["cloudformation"]) as stub:
+        stub.add_response("describe_stacks", {"Stacks": [STACK], "NextToken": "n"}, {})
+        stub.add_client_error("describe_stacks", "Throttling")
+        stub.add_response("describe_stacks", {"Stacks": [STACK], "NextToken": "n"}, {})
+        stub.add_response("describe_stacks", {"Stacks": [other, dict(STACK, StackName="x", Tags=[])]}, {"NextToken": "n"})
+        listed = describe.ClusterReader(module, "us-east-1").list_clusters(["CREATE_COMPLETE"], {"obp:costcenter:vlabid": "v1"})
+        stub.assert_no_pending_responses()
+    assert [c["cluster_name"] for c in listed] == ["pcluster-v1-p2"]
+
+
+def test_reader_reads_at_most_the_newest_events():
+    from botocore.stub import Stubber  # pylint: disable=import-outside-toplevel
+
+    module = StubbedModule()
+    def page(number):
+        return [{"StackId": "s", "EventId": f"{number}.{i}", "StackName": "c", "Timestamp": CREATED,
+                 "ResourceStatus": "CREATE_FAILED", "LogicalResourceId": f"R{number}.{i}"} for i in range(100)]
+
+    with Stubber(module.clients["cloudformation"]) as stub:
+        for number in range(describe.EVENT_READ_LIMIT // 100):
+            stub.add_response("describe_stack_events", {"StackEvents": page(number), "NextToken": f"page{number + 1}"})
+        # no sixth call: the reader stops after 500 events, CloudFormation's first 5 pages
+        failed = describe.ClusterReader(module, "us-east-1").failed_events("c")
+        stub.assert_no_pending_responses()
+    assert len(failed) == describe.FAILED_EVENT_LIMIT and failed[0]["logical_resource_id"] == "R0.0"

@@ -121,3 +121,26 @@ def test_an_expired_mark_says_the_delete_was_interrupted():
     table.items["deleting#one"]["expires_at"] = {"N": "1"}
     found = sc.marker(table, "t", "one")
     assert not found["live"] and "did not end (interrupted): run delete again" in sc.marker_error("one", found)
+
+
+def test_a_plain_boto3_client_retries_dynamodb_throttling_and_scans_every_page(monkeypatch):
+    import boto3  # pylint: disable=import-outside-toplevel
+    from botocore.stub import Stubber  # pylint: disable=import-outside-toplevel
+    from ansible_collections.amazon.aws.plugins.module_utils import cloud  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setattr(cloud.time, "sleep", lambda seconds: None)  # the retry policy's pauses
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="testing",
+                            aws_secret_access_key="testing")
+    claim_a = {"subnet_id": {"S": "subnet-a"}, "cluster": {"S": "one"}}
+    mark = {"subnet_id": {"S": "deleting#two"}, "cluster": {"S": "two"}}
+    with Stubber(dynamodb) as stub:
+        stub.add_client_error("put_item", "ThrottlingException")  # DynamoDB's code, not in AWSRetry's own list
+        stub.add_client_error("put_item", "ProvisionedThroughputExceededException")
+        stub.add_response("put_item", {})
+        stub.add_response("scan", {"Items": [claim_a], "LastEvaluatedKey": {"subnet_id": {"S": "subnet-a"}}})
+        stub.add_client_error("scan", "ThrottlingException")  # the scan starts again from its first page
+        stub.add_response("scan", {"Items": [claim_a], "LastEvaluatedKey": {"subnet_id": {"S": "subnet-a"}}})
+        stub.add_response("scan", {"Items": [{"subnet_id": {"S": "subnet-b"}, "cluster": {"S": "two"}}, mark]})
+        assert sc.put_claim(dynamodb, "t", "one", subnet("subnet-a"))
+        assert sc.claimed_subnets(dynamodb, "t") == {"subnet-a": "one", "subnet-b": "two"}
+        stub.assert_no_pending_responses()
