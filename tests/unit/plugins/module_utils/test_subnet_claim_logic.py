@@ -1,8 +1,11 @@
-"""Unit tests of module_utils.subnet_claim's pure logic (no AWS)."""
+"""Unit tests of module_utils.subnet_claim's logic (no AWS: a table double, or boto3 under botocore's Stubber)."""
 # pylint: disable=missing-function-docstring
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
+from ansible_collections.amazon.aws.plugins.module_utils import cloud
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import subnet_claim as sc
 
 
@@ -124,10 +127,6 @@ def test_an_expired_mark_says_the_delete_was_interrupted():
 
 
 def test_a_plain_boto3_client_retries_dynamodb_throttling_and_scans_every_page(monkeypatch):
-    import boto3  # pylint: disable=import-outside-toplevel
-    from botocore.stub import Stubber  # pylint: disable=import-outside-toplevel
-    from ansible_collections.amazon.aws.plugins.module_utils import cloud  # pylint: disable=import-outside-toplevel
-
     monkeypatch.setattr(cloud.time, "sleep", lambda seconds: None)  # the retry policy's pauses
     dynamodb = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="testing",
                             aws_secret_access_key="testing")
