@@ -126,18 +126,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import aws
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import subnet_claim as sc
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_describe import ClusterReader
 
 GONE = ("DELETE_COMPLETE",)
-
-
-def cluster_stack_status(cloudformation, name):
-    try:
-        stacks = cloudformation.describe_stacks(StackName=name, aws_retry=True)["Stacks"]
-    except ClientError as error:
-        if "does not exist" in str(error):
-            return None
-        raise
-    return stacks[0]["StackStatus"] if stacks else None
 
 
 def main():
@@ -159,7 +150,8 @@ def main():
     try:
         if params["state"] == "absent":
             if params["require_cluster_gone"]:
-                status = cluster_stack_status(aws.client(module, "cloudformation"), params["cluster"])
+                stack = ClusterReader(module, module.region).stack(params["cluster"])
+                status = stack["StackStatus"] if stack else None
                 if status and status not in GONE:
                     module.fail_json(msg=f"cluster {params['cluster']} still exists ({status}): its subnet is released "
                                          "only after the cluster is gone", cluster_status=status, released=[])
