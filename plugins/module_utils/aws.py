@@ -16,16 +16,18 @@ One layer per call:
   attempts from botocore's standard retry mode, through the process environment (``SDK_RETRY_ENVIRONMENT``).
 
 Paginated reads go through boto3's paginators with ``paginate()``, retried as a whole by the same policy.
+Functions that may be given a plain boto3 client make it retry the same way with ``retrying()``.
 """
 
 try:
-    import botocore
+    import botocore.config
     from botocore.exceptions import ClientError, ConnectionError as SdkConnectionError, HTTPClientError
 except ImportError:  # AnsibleAWSModule reports the missing boto3/botocore
     ClientError = SdkConnectionError = HTTPClientError = type("NoBotocore", (Exception,), {})
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
 RETRY_ATTEMPTS = 10
 THROTTLING_CODES = ("ThrottlingException", "ProvisionedThroughputExceededException")
@@ -59,6 +61,17 @@ def client(module, service):
     """The module's boto3 client for ``service``: calls made with ``aws_retry=True`` retry by ``RETRY``, and only by it."""
     no_sdk_retries = botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 1})
     return module.client(service, retry_decorator=RETRY, config=no_sdk_retries)
+
+
+def retrying(aws_client):
+    """``aws_client`` as a client whose calls made with ``aws_retry=True`` retry by ``RETRY``.
+
+    One made by ``client()`` is returned as it is; any other client (a plain boto3 client, as the tests give the
+    subnet claim functions from their threads) is wrapped, so that functions taking either retry alike.
+    """
+    if isinstance(aws_client, RetryingBotoClientWrapper):
+        return aws_client
+    return RetryingBotoClientWrapper(aws_client, RETRY)
 
 
 def paginate(aws_client, operation, **params):

@@ -29,6 +29,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.tags import tags_errors
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.tags import tags_match
 
 EVENTS = ("NEW", "CHANGED", "DELETED")
 # Option name -> member of the association's S3 configuration.
@@ -396,8 +397,9 @@ def matches(association, file_system_path=None, tags=None):
     """Whether an association is at ``file_system_path`` (when given) and carries all ``tags`` (when given)."""
     if file_system_path is not None and not same_path(association["FileSystemPath"], file_system_path):
         return False
-    present = tags_of(association)
-    return all(present.get(to_text(key)) == to_text(value) for key, value in (tags or {}).items())
+    # AWS's tags are text: the options' values are compared as text (tags: {vlab: 1} finds vlab=1).
+    wanted = {to_text(key): to_text(value) for key, value in (tags or {}).items()}
+    return tags_match(association.get("Tags") or [], wanted)
 
 
 def failure_message(association):

@@ -69,8 +69,14 @@ def aws_environment(region, endpoint_url, boto_params):
 
     Returns ``(to_set, to_unset)``. A profile excludes the key variables: botocore prefers keys from the
     environment over a profile, so inherited keys would silently win over the profile the user asked for.
+    pcluster's clients also get the collection's retry attempts (``aws.SDK_RETRY_ENVIRONMENT``): no decorator
+    reaches them, so botocore's standard retry mode is their one retry layer. The modules' own clients are not
+    affected (``aws.client`` turns botocore's retries off in their configuration, which wins over the environment).
     """
-    to_set = {"AWS_DEFAULT_REGION": region, "AWS_REGION": region}
+    # Imported here, as in apply_aws_environment: this file stays importable without amazon.aws (validate_schema.py).
+    from ansible_collections.obi.hpc_provisioner.plugins.module_utils.aws import SDK_RETRY_ENVIRONMENT
+
+    to_set = dict(SDK_RETRY_ENVIRONMENT, AWS_DEFAULT_REGION=region, AWS_REGION=region)
     to_unset = []
     if endpoint_url:
         to_set["AWS_ENDPOINT_URL"] = endpoint_url
@@ -107,11 +113,6 @@ def apply_aws_environment(module):
         os.environ.pop(variable, None)
     os.environ.update(to_set)
     return region
-
-
-def tags_match(tags, wanted):
-    """True when every wanted tag (None values ignored) has that value in ``tags`` (a dict)."""
-    return all(tags.get(key) == value for key, value in wanted.items() if value is not None)
 
 
 class PclusterFailure(Exception):

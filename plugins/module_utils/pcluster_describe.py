@@ -22,10 +22,10 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import tags_match
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import aws
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.tags import tags_match
 
 # pcluster.constants
 VERSION_TAG = "parallelcluster:version"
@@ -53,7 +53,9 @@ HEAD_NODE_STATES = ["pending", "running", "stopping", "stopped"]
 # What pcluster reports when no failure reason is recognised (also used when pcluster itself is not installed).
 GENERAL_CREATION_FAILURE = {"failure_code": "ClusterCreationFailure", "failure_reason": "Failed to create the cluster."}
 FAILED_EVENT_LIMIT = 10
-EVENT_PAGE_LIMIT = 5  # a failed create leaves its failures in the newest events; do not read a long history
+# A failed create leaves its failures in the newest events; do not read a long history: at most 5 pages of
+# DescribeStackEvents (100 events each).
+EVENT_READ_LIMIT = 500
 
 
 def cluster_status(stack_status):
@@ -70,7 +72,7 @@ def iso_time(value):
 
 
 def _tag_value(stack, key):
-    return next((tag["Value"] for tag in stack.get("Tags", []) if tag["Key"] == key), None)
+    return boto3_tag_list_to_ansible_dict(stack.get("Tags", [])).get(key)
 
 
 def _parameter(stack, key):
@@ -132,7 +134,7 @@ def failed_events_of(events, limit=FAILED_EVENT_LIMIT):
 
 
 class ClusterReader:
-    """Read-only views of clusters in one region, through the module's boto3 clients (with throttling retries)."""
+    """Read-only views of clusters in one region, through the module's clients (``aws.client``: one retry layer)."""
 
     def __init__(self, module, region):
         self.module = module
@@ -141,7 +143,7 @@ class ClusterReader:
 
     def client(self, service):
         if service not in self._clients:
-            self._clients[service] = self.module.client(service, retry_decorator=AWSRetry.jittered_backoff())
+            self._clients[service] = aws.client(self.module, service)
         return self._clients[service]
 
     def stack(self, name):
@@ -156,12 +158,7 @@ class ClusterReader:
 
     def cluster_stacks(self):
         """Every cluster stack of the region, all pages of DescribeStacks."""
-        return [s for s in self._all_stacks() if is_cluster_stack(s)]
-
-    @AWSRetry.jittered_backoff()
-    def _all_stacks(self):
-        paginator = self.client("cloudformation").get_paginator("describe_stacks")
-        return paginator.paginate().build_full_result()["Stacks"]
+        return [s for s in aws.paginate(self.client("cloudformation"), "describe_stacks")["Stacks"] if is_cluster_stack(s)]
 
     def list_clusters(self, statuses=None, tags=None):
         summaries = [stack_summary(stack, self.region) for stack in self.cluster_stacks()]
@@ -197,14 +194,11 @@ class ClusterReader:
 
     def failed_events(self, name):
         try:
-            return failed_events_of(self._recent_events(name))
+            events = aws.paginate(self.client("cloudformation"), "describe_stack_events", StackName=name,
+                                  PaginationConfig={"MaxItems": EVENT_READ_LIMIT})["StackEvents"]
         except is_boto3_error_code("ValidationError"):
             return []  # the stack went away meanwhile
-
-    @AWSRetry.jittered_backoff()
-    def _recent_events(self, name):
-        pages = self.client("cloudformation").get_paginator("describe_stack_events").paginate(StackName=name)
-        return [event for page in itertools.islice(pages, EVENT_PAGE_LIMIT) for event in page["StackEvents"]]
+        return failed_events_of(events)
 
     def describe(self, name, stack=None):
         """pcluster's describe_cluster (snake_case, tags as a dict) plus the stack's outputs.

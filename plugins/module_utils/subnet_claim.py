@@ -15,11 +15,14 @@ when it ends. A create racing that delete sees the mark (its claim is refused, o
 finds the mark or its claim gone): it waits for the delete to end and removes what it made, so that the two leave a
 whole cluster or nothing. Marks are not claims: the claim functions here skip them.
 
-The functions take boto3 clients (plain or wrapped with AWSRetry) so that tests can call them from threads.
+The functions take the modules' clients (``aws.client``) or plain boto3 clients, so that tests can call them from
+threads; either way every call retries by the collection's one policy (``aws.retrying``, ``aws.paginate``).
 """
 
 import datetime
 import ipaddress
+
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import aws
 
 DEFAULT_SUBNET_FILTERS = {"tag:HPC_Goal": "compute_cluster"}
 AWS_RESERVED_ADDRESSES = 5  # AWS keeps the first four and the last address of every subnet
@@ -44,24 +47,11 @@ class BeingDeleted(ClaimError):
 CLAIM_TABLE_OPTIONS = {"table": {"type": "str", "required": True}, "cluster": {"type": "str", "required": True}}
 
 
-def claim_table_client(module, retry_decorator):
-    """The claim table's DynamoDB client, retrying throttled calls, once an empty table or cluster is refused."""
+def claim_table_client(module):
+    """The claim table's DynamoDB client (``aws.client``), once an empty table or cluster is refused."""
     if not module.params["cluster"].strip() or not module.params["table"].strip():
         module.fail_json(msg="cluster and table must not be empty")
-    return RetryingClient(module.client("dynamodb", retry_decorator=retry_decorator))
-
-
-class RetryingClient:
-    """A boto3 client whose calls retry on throttling (made with AWSRetry's retry_decorator); paginators pass through."""
-
-    def __init__(self, client):
-        self._client = client
-
-    def __getattr__(self, name):
-        attribute = getattr(self._client, name)
-        if name == "get_paginator" or not callable(attribute):
-            return attribute
-        return lambda **kwargs: attribute(aws_retry=True, **kwargs)
+    return aws.client(module, "dynamodb")
 
 
 def _now():
@@ -73,19 +63,18 @@ def _conditional_failed(error):
     return response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def _scan(dynamodb, table, **params):
+    """Every item of the table (all pages, strongly consistent) that is not a deletion mark."""
+    items = aws.paginate(dynamodb, "scan", TableName=table, ConsistentRead=True, **params)["Items"]
+    return [item for item in items if not is_marker(item)]
+
+
 def claims_of(dynamodb, table, cluster):
     """Every claim item (plain dicts of strings) held by ``cluster``, all pages, strongly consistent."""
-    items = []
-    kwargs = {"TableName": table, "ConsistentRead": True, "FilterExpression": "#c = :c",
-              "ExpressionAttributeNames": {"#c": "cluster"}, "ExpressionAttributeValues": {":c": {"S": cluster}}}
-    while True:
-        page = dynamodb.scan(**kwargs)
-        items.extend({key: value.get("S", value.get("N")) for key, value in item.items()} for item in page["Items"]
-                     if not is_marker(item))
-        if not page.get("LastEvaluatedKey"):
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    return sorted(items, key=lambda item: item["subnet_id"])
+    items = _scan(dynamodb, table, FilterExpression="#c = :c", ExpressionAttributeNames={"#c": "cluster"},
+                  ExpressionAttributeValues={":c": {"S": cluster}})
+    claims = [{key: value.get("S", value.get("N")) for key, value in item.items()} for item in items]
+    return sorted(claims, key=lambda item: item["subnet_id"])
 
 
 def is_marker(item):
@@ -94,17 +83,7 @@ def is_marker(item):
 
 def claimed_subnets(dynamodb, table):
     """{subnet_id: cluster} of every claim in the table, all pages."""
-    claimed = {}
-    kwargs = {"TableName": table, "ConsistentRead": True}
-    while True:
-        page = dynamodb.scan(**kwargs)
-        for item in page["Items"]:
-            if not is_marker(item):
-                claimed[item["subnet_id"]["S"]] = item.get("cluster", {}).get("S")
-        if not page.get("LastEvaluatedKey"):
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    return claimed
+    return {item["subnet_id"]["S"]: item.get("cluster", {}).get("S") for item in _scan(dynamodb, table)}
 
 
 def candidate_subnets(ec2, filters=None, subnet_ids=None, vpc_id=None):
@@ -116,9 +95,7 @@ def candidate_subnets(ec2, filters=None, subnet_ids=None, vpc_id=None):
                           for key, value in filters.items()]}
     if subnet_ids:
         kwargs["SubnetIds"] = list(subnet_ids)
-    subnets = []
-    for page in ec2.get_paginator("describe_subnets").paginate(**kwargs):
-        subnets.extend(page["Subnets"])
+    subnets = aws.paginate(ec2, "describe_subnets", **kwargs)["Subnets"]
     return sorted(subnets, key=lambda subnet: subnet["SubnetId"])
 
 
@@ -126,12 +103,9 @@ def offering_zones(ec2, instance_types):
     """The availability zones that offer every one of ``instance_types`` ({type: set of zones} too)."""
     per_type = {}
     for instance_type in instance_types:
-        zones = set()
-        paginator = ec2.get_paginator("describe_instance_type_offerings")
-        for page in paginator.paginate(LocationType="availability-zone",
-                                       Filters=[{"Name": "instance-type", "Values": [instance_type]}]):
-            zones.update(offer["Location"] for offer in page["InstanceTypeOfferings"])
-        per_type[instance_type] = zones
+        offers = aws.paginate(ec2, "describe_instance_type_offerings", LocationType="availability-zone",
+                              Filters=[{"Name": "instance-type", "Values": [instance_type]}])["InstanceTypeOfferings"]
+        per_type[instance_type] = {offer["Location"] for offer in offers}
     common = set.intersection(*per_type.values()) if per_type else None
     return common, per_type
 
@@ -163,10 +137,10 @@ def put_claim(dynamodb, table, cluster, subnet, attributes=None):
     item.update({"subnet_id": {"S": subnet["SubnetId"]}, "cluster": {"S": cluster},
                  "availability_zone": {"S": subnet["AvailabilityZone"]}, "claimed_at": {"S": _now()}})
     try:
-        dynamodb.put_item(TableName=table, Item=item,
-                          ConditionExpression="attribute_not_exists(subnet_id) OR #c = :c",
-                          ExpressionAttributeNames={"#c": "cluster"},
-                          ExpressionAttributeValues={":c": {"S": cluster}})
+        aws.retrying(dynamodb).put_item(aws_retry=True, TableName=table, Item=item,
+                                        ConditionExpression="attribute_not_exists(subnet_id) OR #c = :c",
+                                        ExpressionAttributeNames={"#c": "cluster"},
+                                        ExpressionAttributeValues={":c": {"S": cluster}})
     except Exception as error:  # pylint: disable=broad-exception-caught  # only the condition failure is expected
         if _conditional_failed(error):
             return False
@@ -177,9 +151,9 @@ def put_claim(dynamodb, table, cluster, subnet, attributes=None):
 def delete_claim(dynamodb, table, cluster, subnet_id):
     """Delete the claim on ``subnet_id`` if (and only if) ``cluster`` holds it; True when one was deleted."""
     try:
-        dynamodb.delete_item(TableName=table, Key={"subnet_id": {"S": subnet_id}},
-                             ConditionExpression="#c = :c", ExpressionAttributeNames={"#c": "cluster"},
-                             ExpressionAttributeValues={":c": {"S": cluster}})
+        aws.retrying(dynamodb).delete_item(aws_retry=True, TableName=table, Key={"subnet_id": {"S": subnet_id}},
+                                           ConditionExpression="#c = :c", ExpressionAttributeNames={"#c": "cluster"},
+                                           ExpressionAttributeValues={":c": {"S": cluster}})
     except Exception as error:  # pylint: disable=broad-exception-caught
         if _conditional_failed(error):
             return False
@@ -257,7 +231,8 @@ def _epoch():
 
 def marker(dynamodb, table, cluster):
     """The cluster's deletion mark ({cluster, started_at, expires_at, live, ...}), or None."""
-    item = dynamodb.get_item(TableName=table, Key=_marker_key(cluster), ConsistentRead=True).get("Item")
+    item = aws.retrying(dynamodb).get_item(aws_retry=True, TableName=table, Key=_marker_key(cluster),
+                                           ConsistentRead=True).get("Item")
     if not item:
         return None
     found = {key: value.get("S", value.get("N")) for key, value in item.items() if key != "subnet_id"}
@@ -271,11 +246,11 @@ def put_marker(dynamodb, table, cluster, expires_in, attributes=None):
     item = {key: {"S": str(value)} for key, value in (attributes or {}).items()}
     item.update(_marker_key(cluster))
     item.update({"cluster": {"S": cluster}, "started_at": {"S": _now()}, "expires_at": {"N": str(_epoch() + expires_in)}})
-    dynamodb.put_item(TableName=table, Item=item)
+    aws.retrying(dynamodb).put_item(aws_retry=True, TableName=table, Item=item)
 
 
 def delete_marker(dynamodb, table, cluster):
-    dynamodb.delete_item(TableName=table, Key=_marker_key(cluster))
+    aws.retrying(dynamodb).delete_item(aws_retry=True, TableName=table, Key=_marker_key(cluster))
 
 
 def marker_error(cluster, found):

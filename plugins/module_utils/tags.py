@@ -3,7 +3,7 @@
 # Copyright: Open Brain Institute
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Checks of user-given AWS resource tags, before any AWS call (shared by the collection's modules).
+"""Checks of user-given AWS resource tags, before any AWS call, and the one tag matcher (shared by the modules).
 
 The limits and characters are those EC2, Secrets Manager, SSM and FSx all accept: keys of 1 to 128
 characters, values of at most 256, letters, digits, spaces and ``_ . : / = + - @``; the ``aws:`` prefix
@@ -13,6 +13,8 @@ is AWS's own. amazon.aws's tagging helpers convert and compare tags but do not c
 import re
 
 from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
 TAG_KEY_MAX = 128
 TAG_VALUE_MAX = 256
@@ -49,6 +51,6 @@ def tags_match(tags, wanted):
     A wanted value of None is ignored, so that an optional filter left unset matches everything.
     """
     if isinstance(tags, list):
-        tags = {tag["Key"]: tag["Value"] for tag in tags}
+        tags = boto3_tag_list_to_ansible_dict(tags)
     tags = tags or {}
     return all(tags.get(key) == value for key, value in (wanted or {}).items() if value is not None)

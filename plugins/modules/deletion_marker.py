@@ -71,7 +71,6 @@ except ImportError:
     pass  # AnsibleAWSModule reports the missing library
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import subnet_claim as sc
 
@@ -89,7 +88,7 @@ def main():
     params = module.params
     if params["expires_in"] < 1:
         module.fail_json(msg=f"expires_in: {params['expires_in']} is not valid: a whole number of seconds, at least 1")
-    dynamodb = sc.claim_table_client(module, AWSRetry.jittered_backoff(retries=10))
+    dynamodb = sc.claim_table_client(module)
     try:
         found = sc.marker(dynamodb, params["table"], params["cluster"])
         # A delete run again renews its mark: always a write, so that the mark says when the current delete began.

@@ -65,7 +65,6 @@ except ImportError:
     pass  # AnsibleAWSModule reports the missing library
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import subnet_claim as sc
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.waiting import Deadline
@@ -84,7 +83,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    dynamodb = sc.claim_table_client(module, AWSRetry.jittered_backoff(retries=10))
+    dynamodb = sc.claim_table_client(module)
     deadline = Deadline(max(params["wait_timeout"], 0))
     try:
         def read():

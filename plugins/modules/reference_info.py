@@ -102,8 +102,9 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import aws
 
 NOT_FOUND = {
     "key_pair": "InvalidKeyPair.NotFound",
@@ -142,10 +143,9 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    retry = AWSRetry.jittered_backoff(retries=10)
     missing = []
     try:
-        key_pairs = find_key_pairs(module.client("ec2", retry_decorator=retry), params["key_pairs"])
+        key_pairs = find_key_pairs(aws.client(module, "ec2"), params["key_pairs"])
         missing += [{"kind": "key_pair", "id": name} for name in params["key_pairs"] if name not in key_pairs]
         lookups = (
             ("secret", "secretsmanager", "describe_secret", "SecretId", params["secrets"]),
@@ -155,7 +155,7 @@ def main():
         for kind, service, operation, argument, ids in lookups:
             if not ids:
                 continue
-            call = getattr(module.client(service, retry_decorator=retry), operation)
+            call = getattr(aws.client(module, service), operation)
             for resource_id in ids:
                 value = [resource_id] if argument == "FileSystemIds" else resource_id
                 if not exists(kind, call, **{argument: value}):

@@ -123,21 +123,12 @@ except ImportError:
     pass  # AnsibleAWSModule reports the missing library
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import aws
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import subnet_claim as sc
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_describe import ClusterReader
 
 GONE = ("DELETE_COMPLETE",)
-
-
-def cluster_stack_status(cloudformation, name):
-    try:
-        stacks = cloudformation.describe_stacks(StackName=name, aws_retry=True)["Stacks"]
-    except ClientError as error:
-        if "does not exist" in str(error):
-            return None
-        raise
-    return stacks[0]["StackStatus"] if stacks else None
 
 
 def main():
@@ -154,13 +145,13 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    retry = AWSRetry.jittered_backoff(retries=10)
-    dynamodb = sc.claim_table_client(module, retry)
-    ec2 = sc.RetryingClient(module.client("ec2", retry_decorator=retry))
+    dynamodb = sc.claim_table_client(module)
+    ec2 = aws.client(module, "ec2")
     try:
         if params["state"] == "absent":
             if params["require_cluster_gone"]:
-                status = cluster_stack_status(module.client("cloudformation", retry_decorator=retry), params["cluster"])
+                stack = ClusterReader(module, module.region).stack(params["cluster"])
+                status = stack["StackStatus"] if stack else None
                 if status and status not in GONE:
                     module.fail_json(msg=f"cluster {params['cluster']} still exists ({status}): its subnet is released "
                                          "only after the cluster is gone", cluster_status=status, released=[])

@@ -6,6 +6,7 @@ import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 from botocore.stub import Stubber
 
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import aws
 
 
@@ -58,12 +59,14 @@ def test_pcluster_s_clients_get_the_same_attempts():
 
 
 class FakeModule:
-    """Stands in for AnsibleAWSModule.client: records the arguments and builds a real boto3 client."""
+    """Stands in for AnsibleAWSModule.client: records the arguments and builds a real boto3 client, wrapped in
+    amazon.aws's retrying client when given a retry decorator."""
 
     def client(self, service, retry_decorator=None, **extra):
         self.retry_decorator, self.extra = retry_decorator, extra
-        return boto3.client(service, region_name="us-east-1", endpoint_url="http://127.0.0.1:1",
+        made = boto3.client(service, region_name="us-east-1", endpoint_url="http://127.0.0.1:1",
                             aws_access_key_id="testing", aws_secret_access_key="testing", **extra)
+        return made if retry_decorator is None else RetryingBotoClientWrapper(made, retry_decorator)
 
 
 def test_module_clients_retry_by_the_policy_only():
@@ -80,3 +83,38 @@ def test_paginate_merges_every_page():
         stub.add_response("describe_subnets", {"Subnets": [{"SubnetId": "subnet-2"}]}, {"NextToken": "t"})
         found = aws.paginate(ec2, "describe_subnets")
     assert [s["SubnetId"] for s in found["Subnets"]] == ["subnet-1", "subnet-2"]
+
+
+def test_module_clients_ignore_botocore_s_retry_environment(monkeypatch):
+    # The playbooks (and pcluster_common.aws_environment) may export botocore's retry settings: the modules'
+    # clients keep their single layer, since a client's configuration wins over the environment.
+    monkeypatch.setenv("AWS_RETRY_MODE", "standard")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "10")
+    made = aws.client(FakeModule(), "dynamodb")
+    assert made.meta.config.retries["total_max_attempts"] == 1
+    assert made.meta.config.retries["mode"] == "standard"
+
+
+def test_retrying_wraps_a_plain_client_once():
+    module_client = aws.client(FakeModule(), "dynamodb")
+    assert aws.retrying(module_client) is module_client
+    plain = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    wrapped = aws.retrying(plain)
+    assert wrapped.client is plain and wrapped.retry is aws.RETRY
+    with Stubber(plain) as stub:
+        stub.add_client_error("get_item", "ProvisionedThroughputExceededException")
+        stub.add_client_error("get_item", "ThrottlingException")
+        stub.add_response("get_item", {"Item": {"subnet_id": {"S": "subnet-1"}}})
+        assert wrapped.get_item(TableName="t", Key={}, aws_retry=True)["Item"]["subnet_id"] == {"S": "subnet-1"}
+
+
+def test_paginate_retries_the_pages_as_a_whole():
+    fsx = boto3.client("fsx", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    with Stubber(fsx) as stub:
+        stub.add_response("describe_file_systems", {"FileSystems": [{"FileSystemId": "fs-00000000000000001"}], "NextToken": "t"}, {})
+        stub.add_client_error("describe_file_systems", "ThrottlingException")
+        stub.add_response("describe_file_systems", {"FileSystems": [{"FileSystemId": "fs-00000000000000001"}], "NextToken": "t"}, {})
+        stub.add_response("describe_file_systems", {"FileSystems": [{"FileSystemId": "fs-00000000000000002"}]}, {"NextToken": "t"})
+        found = aws.paginate(aws.retrying(fsx), "describe_file_systems")
+        stub.assert_no_pending_responses()
+    assert [f["FileSystemId"] for f in found["FileSystems"]] == ["fs-00000000000000001", "fs-00000000000000002"]

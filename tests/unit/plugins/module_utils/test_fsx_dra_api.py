@@ -1,5 +1,6 @@
 """Unit tests of module_utils/fsx_api.py: a real boto3 FSx client under botocore's Stubber, wrapped in amazon.aws's
-retrying client as AnsibleAWSModule.client does: pagination, not-found answers, throttling retries, error naming."""
+retrying client with the collection's policy as aws.client does: pagination, not-found answers, throttling retries,
+error naming."""
 # pylint: disable=missing-function-docstring,redefined-outer-name  # test names say what they check; pytest fixtures
 
 
@@ -9,6 +10,7 @@ from botocore.stub import Stubber
 
 from ansible_collections.amazon.aws.plugins.module_utils import cloud
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import aws
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import fsx_api
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.fsx_dra import DraError
 
@@ -30,7 +32,7 @@ def stubbed(monkeypatch):
     monkeypatch.setattr(cloud.time, "sleep", lambda seconds: None)  # AWSRetry's pauses
     client = boto3.client("fsx", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
     with Stubber(client) as stubber:
-        yield stubber, fsx_api.FsxApi(RetryingBotoClientWrapper(client, fsx_api.RETRY))
+        yield stubber, fsx_api.FsxApi(RetryingBotoClientWrapper(client, aws.RETRY))
         stubber.assert_no_pending_responses()
 
 
@@ -99,7 +101,9 @@ def test_an_error_names_the_operation_and_its_subject(stubbed):
     stubber.add_client_error("create_data_repository_association", "BadRequest", "paths overlap")
     with pytest.raises(fsx_api.FsxAWSError) as caught:
         api.create({"FileSystemId": FS, "FileSystemPath": "/p", "DataRepositoryPath": "s3://bucket/p/"})
-    assert caught.value.message == f"CreateDataRepositoryAssociation failed for {FS}:/p"
+    # amazon.aws's AWSErrorHandler words it "Failed to <description>"; the operation is named by the boto3 error.
+    assert caught.value.message == f"Failed to create the data repository association {FS}:/p"
+    assert "CreateDataRepositoryAssociation operation" in str(caught.value)
     assert caught.value.exception.response["Error"]["Code"] == "BadRequest"
 
 

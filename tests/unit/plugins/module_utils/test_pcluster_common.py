@@ -4,8 +4,11 @@
 import pytest
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_common as common
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.tags import tags_match
 
 ACCOUNTING = {"Scheduling": {"SlurmSettings": {"Database": {"Uri": "db:3306"}}}}
+# pcluster's own clients: botocore's standard retry mode with the collection's 10 attempts (aws.SDK_RETRY_ENVIRONMENT).
+SDK_RETRIES = {"AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": "10"}
 
 
 @pytest.mark.parametrize("name", ["ab", "pcluster-vlab1-project1", "A1-b2", "a" * 60])
@@ -60,24 +63,24 @@ def test_environment_from_keys_drops_an_inherited_profile():
     to_set, to_unset = common.aws_environment("eu-west-1", "http://127.0.0.1:5000", {
         "aws_access_key_id": "AK", "aws_secret_access_key": "SK", "aws_session_token": None, "verify": None})
     assert to_set == {"AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
-                      "AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK"}
+                      "AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK", **SDK_RETRIES}
     assert to_unset == ["AWS_PROFILE", "AWS_SESSION_TOKEN"]
 
 
 def test_environment_from_a_profile_drops_inherited_keys():
     to_set, to_unset = common.aws_environment("us-east-1", None, {"profile_name": "hpc", "verify": "/etc/ca.pem"})
     assert to_set == {"AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_PROFILE": "hpc",
-                      "AWS_CA_BUNDLE": "/etc/ca.pem"}
+                      "AWS_CA_BUNDLE": "/etc/ca.pem", **SDK_RETRIES}
     assert "AWS_ACCESS_KEY_ID" in to_unset and "AWS_SESSION_TOKEN" in to_unset
 
 
 def test_environment_without_credentials_keeps_the_inherited_ones():
     to_set, to_unset = common.aws_environment("us-east-1", None, {"verify": True})
-    assert to_set == {"AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"} and to_unset == []
+    assert to_set == {"AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", **SDK_RETRIES} and to_unset == []
 
 
 def test_tag_filters_ignore_unset_values():
     tags = {common.COST_TAG_VLAB: "v1", common.COST_TAG_PROJECT: "p1"}
-    assert common.tags_match(tags, {common.COST_TAG_VLAB: "v1", common.COST_TAG_PROJECT: None})
-    assert not common.tags_match(tags, {common.COST_TAG_VLAB: "v2"})
-    assert not common.tags_match({}, {common.COST_TAG_PROJECT: "p1"})
+    assert tags_match(tags, {common.COST_TAG_VLAB: "v1", common.COST_TAG_PROJECT: None})
+    assert not tags_match(tags, {common.COST_TAG_VLAB: "v2"})
+    assert not tags_match({}, {common.COST_TAG_PROJECT: "p1"})

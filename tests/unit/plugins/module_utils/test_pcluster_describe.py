@@ -3,11 +3,15 @@
 
 import datetime
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 from pcluster.api.converters import cloud_formation_status_to_cluster_status
 from pcluster.api.models import CloudFormationStackStatus
 from pcluster.aws.aws_resources import StackInfo
 
+from ansible_collections.amazon.aws.plugins.module_utils import cloud
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_describe as describe
 
 CREATED = datetime.datetime(2025, 11, 21, 5, 43, 49, 516000, tzinfo=datetime.timezone.utc)
@@ -89,3 +93,45 @@ def test_failed_events_newest_first_and_limited():
     assert failed[0] == {"timestamp": "2025-11-21T05:43:49.516Z", "logical_resource_id": "R1",
                          "resource_type": "AWS::EC2::Instance", "resource_status": "CREATE_FAILED",
                          "resource_status_reason": "reason 1"}
+
+
+class StubbedModule:
+    """AnsibleAWSModule.client's stand-in: one CloudFormation client (to stub), wrapped as amazon.aws does."""
+
+    def __init__(self):
+        self.cloudformation = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="testing",
+                                           aws_secret_access_key="testing")
+
+    def client(self, service, retry_decorator=None, **_extra):
+        assert service == "cloudformation"
+        return RetryingBotoClientWrapper(self.cloudformation, retry_decorator)
+
+
+def test_reader_lists_every_page_and_retries_throttling(monkeypatch):
+    monkeypatch.setattr(cloud.time, "sleep", lambda seconds: None)  # the retry policy's pauses
+    module = StubbedModule()
+    other = dict(STACK, StackName="pcluster-v1-p2", StackStatus="CREATE_COMPLETE")
+    with Stubber(module.cloudformation) as stub:
+        stub.add_response("describe_stacks", {"Stacks": [STACK], "NextToken": "n"}, {})
+        stub.add_client_error("describe_stacks", "Throttling")
+        stub.add_response("describe_stacks", {"Stacks": [STACK], "NextToken": "n"}, {})
+        stub.add_response("describe_stacks", {"Stacks": [other, dict(STACK, StackName="x", Tags=[])]}, {"NextToken": "n"})
+        listed = describe.ClusterReader(module, "us-east-1").list_clusters(["CREATE_COMPLETE"], {"obp:costcenter:vlabid": "v1"})
+        stub.assert_no_pending_responses()
+    assert [c["cluster_name"] for c in listed] == ["pcluster-v1-p2"]
+
+
+def test_reader_reads_at_most_the_newest_events():
+    module = StubbedModule()
+
+    def page(number):
+        return [{"StackId": "s", "EventId": f"{number}.{i}", "StackName": "c", "Timestamp": CREATED,
+                 "ResourceStatus": "CREATE_FAILED", "LogicalResourceId": f"R{number}.{i}"} for i in range(100)]
+
+    with Stubber(module.cloudformation) as stub:
+        for number in range(describe.EVENT_READ_LIMIT // 100):
+            stub.add_response("describe_stack_events", {"StackEvents": page(number), "NextToken": f"page{number + 1}"})
+        # no sixth call: the reader stops after 500 events, CloudFormation's first 5 pages
+        failed = describe.ClusterReader(module, "us-east-1").failed_events("c")
+        stub.assert_no_pending_responses()
+    assert len(failed) == describe.FAILED_EVENT_LIMIT and failed[0]["logical_resource_id"] == "R0.0"

@@ -1,8 +1,11 @@
-"""Unit tests of module_utils.subnet_claim's pure logic (no AWS)."""
+"""Unit tests of module_utils.subnet_claim's logic (no AWS: a table double, or boto3 under botocore's Stubber)."""
 # pylint: disable=missing-function-docstring
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
+from ansible_collections.amazon.aws.plugins.module_utils import cloud
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import subnet_claim as sc
 
 
@@ -58,6 +61,24 @@ class FakeTable:
             items = [i for i in items if i["cluster"] == kwargs["ExpressionAttributeValues"][":c"]]
         return {"Items": items}
 
+    def get_paginator(self, operation):
+        return FakePaginator(getattr(self, operation))
+
+
+class FakePaginator:
+    """boto3's paginator as aws.paginate uses it: the call's one page is the whole result."""
+
+    def __init__(self, call):
+        self.call = call
+        self.page = None
+
+    def paginate(self, **kwargs):
+        self.page = self.call(**kwargs)
+        return self
+
+    def build_full_result(self):
+        return self.page
+
 
 def test_put_and_delete_are_conditional():
     table = FakeTable()
@@ -103,3 +124,22 @@ def test_an_expired_mark_says_the_delete_was_interrupted():
     table.items["deleting#one"]["expires_at"] = {"N": "1"}
     found = sc.marker(table, "t", "one")
     assert not found["live"] and "did not end (interrupted): run delete again" in sc.marker_error("one", found)
+
+
+def test_a_plain_boto3_client_retries_dynamodb_throttling_and_scans_every_page(monkeypatch):
+    monkeypatch.setattr(cloud.time, "sleep", lambda seconds: None)  # the retry policy's pauses
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="testing",
+                            aws_secret_access_key="testing")
+    claim_a = {"subnet_id": {"S": "subnet-a"}, "cluster": {"S": "one"}}
+    mark = {"subnet_id": {"S": "deleting#two"}, "cluster": {"S": "two"}}
+    with Stubber(dynamodb) as stub:
+        stub.add_client_error("put_item", "ThrottlingException")  # DynamoDB's code, not in AWSRetry's own list
+        stub.add_client_error("put_item", "ProvisionedThroughputExceededException")
+        stub.add_response("put_item", {})
+        stub.add_response("scan", {"Items": [claim_a], "LastEvaluatedKey": {"subnet_id": {"S": "subnet-a"}}})
+        stub.add_client_error("scan", "ThrottlingException")  # the scan starts again from its first page
+        stub.add_response("scan", {"Items": [claim_a], "LastEvaluatedKey": {"subnet_id": {"S": "subnet-a"}}})
+        stub.add_response("scan", {"Items": [{"subnet_id": {"S": "subnet-b"}, "cluster": {"S": "two"}}, mark]})
+        assert sc.put_claim(dynamodb, "t", "one", subnet("subnet-a"))
+        assert sc.claimed_subnets(dynamodb, "t") == {"subnet-a": "one", "subnet-b": "two"}
+        stub.assert_no_pending_responses()
