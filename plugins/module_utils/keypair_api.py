@@ -252,9 +252,9 @@ class SsmStore(_SecretStore):
 
     def _record(self, parameter):
         name = parameter["Name"]
-        return _record(self.store, name, self._arn(name), boto3_tag_list_to_ansible_dict(self._tags(name)),
-                       description=parameter.get("Description"), kms_key_id=parameter.get("KeyId"),
-                       secure=parameter.get("Type") == "SecureString")
+        tags = boto3_tag_list_to_ansible_dict(self._tags(name))
+        return _record(self.store, name, self._arn(name), tags, description=parameter.get("Description"),
+                       kms_key_id=parameter.get("KeyId"), secure=parameter.get("Type") == "SecureString")
 
     @SsmErrors.common_error_handler("reading the tags of parameter {name!r} (ListTagsForResource)")
     def _tags(self, name):

@@ -188,19 +188,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-changed:
-  description: Whether anything was (or, in check mode, would be) changed.
-  returned: always
-  type: bool
-  sample: true
+extends_documentation_fragment:
+  - obi.hpc_provisioner.run
 actions:
   description:
     - What the module did (or would do in check mode), in order. Possible items are V(create), V(update),
       V(reapply_configuration), V(update_tags), V(delete), V(replace) (delete an association that links another S3
       path, then create) and V(recreate_failed) (delete a C(FAILED) association, then create).
-  returned: always
-  type: list
-  elements: str
   sample: [create]
 waited_seconds:
   description: How long the module waited for the association, in seconds (0 when it did not wait).

@@ -159,6 +159,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+extends_documentation_fragment:
+  - obi.hpc_provisioner.run
 cluster:
   description:
     - The cluster as pcluster's C(describe-cluster) reports it (snake_case keys, tags as a dictionary), plus its
@@ -188,10 +190,9 @@ cluster:
     outputs: {HeadNodeSecurityGroupId: sg-0123}
     cluster_configuration: {url: "https://parallelcluster-....s3.amazonaws.com/.../cluster-config.yaml?..."}
 actions:
-  description: What the module did (in check mode, would do), in order.
-  returned: always
-  type: list
-  elements: str
+  description:
+    - What the module did (in check mode, would do), in order. Possible items are V(create), V(update), V(delete),
+      V(stop_compute_fleet) and V(start_compute_fleet).
   sample: [stop_compute_fleet, update, start_compute_fleet]
 validation_messages:
   description: pcluster's validation messages about the configuration (warnings too), from the create, its dryrun (check mode) or the update dryrun.

@@ -183,20 +183,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-changed:
-  description: Whether anything was (or, in check mode, would be) changed.
-  returned: always
-  type: bool
-  sample: true
+extends_documentation_fragment:
+  - obi.hpc_provisioner.run
 actions:
   description:
     - What the module did (or would do in check mode), in order. Possible items are V(restore_secret),
       V(delete_key_pair), V(delete_secret), V(create_key_pair), V(import_key_pair), V(create_secret),
       V(store_private_key), V(update_key_pair_tags), V(update_secret_tags) and V(update_secret_settings).
     - Empty when nothing changed.
-  returned: always
-  type: list
-  elements: str
   sample: [create_key_pair, create_secret]
 key_pair:
   description:
