@@ -414,6 +414,10 @@ class DraRun(Run):
         step = dra.replacement(current, self.params) or (dra.CREATE if current is None else CONVERGE)
         return self._result(self._step(step, current), before)
 
+    def _delete_and_wait(self, association):
+        self.api.delete(association["AssociationId"], self.params["delete_data_in_file_system"])
+        self._wait_gone(association)
+
     def _replace(self, association):
         return self._create(association, dra.REPLACE)
 
@@ -435,10 +439,6 @@ class DraRun(Run):
         if self.check_mode:
             return dra.predicted_association(self.file_system_id, request)
         return self._settle(created)
-
-    def _delete_and_wait(self, association):
-        self.api.delete(association["AssociationId"], self.params["delete_data_in_file_system"])
-        self._wait_gone(association)
 
     def _converge(self, association):
         """Bring an existing association's settings and tags to the options."""
