@@ -127,7 +127,7 @@ notes:
     or C(ssm:DescribeParameters), C(GetParameter), C(PutParameter), C(DeleteParameter), C(ListTagsForResource),
     C(AddTagsToResource), C(RemoveTagsFromResource); C(kms:Decrypt) and C(kms:GenerateDataKey) on a customer
     managed O(kms_key_id)."
-  - Throttling is retried with jittered backoff.
+  - Throttling, AWS's transient server errors and lost connections are retried with jittered backoff.
 seealso:
   - module: obi.hpc_provisioner.vlab_keypair_info
   - module: amazon.aws.ec2_key
