@@ -3,16 +3,17 @@
 # Copyright: Open Brain Institute
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Shared logic of the vlab_keypair and vlab_keypair_info modules.
+"""The decisions of the vlab_keypair and vlab_keypair_info modules: pure functions, no AWS call, no boto3.
 
 A deployment's SSH identity has two halves: the EC2 key pair (public key, used by instances) and its
 private key, kept in AWS Secrets Manager or in an SSM SecureString parameter. This file holds
 
 - the input checks, which run before any AWS call;
 - the reading of a stored private key (its public key and key type), with ``cryptography``;
-- the decision what to do with the halves found (``plan_present``), a pure function;
-- thin wrappers around the EC2, Secrets Manager and SSM calls, which retry throttling and raise
-  ``KeypairAWSError`` naming the operation.
+- the decision what to do with the halves found (``plan_present``) and the messages of the states it refuses;
+- the tags, settings and results the modules compare and return.
+
+The AWS calls (EC2 key pairs, the Secrets Manager and SSM stores) are in keypair_api.py.
 
 The halves point at each other through tags, so that the info module can pair them for the delete
 flow and for audits: the key pair carries ``obi:hpc_provisioner:secret_store`` and
@@ -21,12 +22,6 @@ flow and for audits: the key pair carries ``obi:hpc_provisioner:secret_store`` a
 
 import datetime
 import re
-from contextlib import contextmanager
-
-try:
-    import botocore
-except ImportError:
-    pass  # AnsibleAWSModule reports the missing boto3/botocore
 
 try:
     from cryptography.exceptions import UnsupportedAlgorithm
@@ -40,11 +35,6 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 from ansible.module_utils.common.text.converters import to_bytes
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import tags as tag_checks
@@ -72,10 +62,6 @@ _SSM_NAME = re.compile(r"[A-Za-z0-9/_.-]+")
 _SSM_MAX_LEVELS = 15
 # Patterns are used with fullmatch: '$' would let a trailing newline through.
 
-# Retries throttling beyond botocore's own attempts. ThrottlingException (the JSON services: Secrets
-# Manager, SSM) is not in AWSRetry's default list, RequestLimitExceeded (EC2) is.
-RETRY = AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=20, catch_extra_error_codes=["ThrottlingException"])
-
 # Steps of a plan, also reported to the caller as `actions`.
 RESTORE_SECRET = "restore_secret"
 DELETE_KEY_PAIR = "delete_key_pair"
@@ -89,24 +75,15 @@ UPDATE_SECRET_TAGS = "update_secret_tags"
 UPDATE_SECRET_SETTINGS = "update_secret_settings"
 
 
-class KeypairAWSError(AnsibleAWSError):
-    """An AWS call failed; the message names the operation."""
-
-
 # A key pair younger than this whose private key is not stored yet is taken for one that a concurrent run (a retried
 # or duplicated request) is about to store: its secret is waited for instead of reported as a broken half state.
 CONCURRENT_RUN_SECONDS = 120
-DUPLICATE_KEY_PAIR = "InvalidKeyPair.Duplicate"
 
 
 def is_recent(moment, seconds, now=None):
     """True when the datetime ``moment`` (timezone-aware, as boto3 gives it) is less than ``seconds`` ago."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     return (now - moment).total_seconds() < seconds
-
-
-class LostRace(Exception):
-    """A concurrent run created the key pair first (InvalidKeyPair.Duplicate): read what it made and carry on."""
 
 
 class HalfStateError(Exception):
@@ -372,16 +349,11 @@ def secret_reference(key_pair_tags, key_name):
 
 
 # --------------------------------------------------------------------------------------------------
-# AWS calls
+# What the modules return (never a private key, never a secret's value)
 
 
-@contextmanager
-def aws_operation(description):
-    """Turn a boto3 error into KeypairAWSError("Failed while <description>")."""
-    try:
-        yield
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        raise KeypairAWSError(message=f"Failed while {description}", exception=e) from e
+def key_pair_tags(key_pair):
+    return boto3_tag_list_to_ansible_dict((key_pair or {}).get("Tags") or [])
 
 
 def key_pair_result(key_pair):
@@ -389,87 +361,8 @@ def key_pair_result(key_pair):
     if not key_pair:
         return None
     result = camel_dict_to_snake_dict(key_pair, ignore_list=["Tags"])
-    result["tags"] = boto3_tag_list_to_ansible_dict(key_pair.get("Tags") or [])
+    result["tags"] = key_pair_tags(key_pair)
     return result
-
-
-def key_pair_tags(key_pair):
-    return boto3_tag_list_to_ansible_dict((key_pair or {}).get("Tags") or [])
-
-
-class KeyPairs:
-    """EC2 key pairs, looked up by exact name."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def find(self, name):
-        with aws_operation(f"describing key pair {name!r} (DescribeKeyPairs)"):
-            try:
-                found = self.client.describe_key_pairs(KeyNames=[name], IncludePublicKey=True, aws_retry=True)["KeyPairs"]
-            except is_boto3_error_code("InvalidKeyPair.NotFound"):
-                return None
-        return next((key_pair for key_pair in found if key_pair["KeyName"] == name), None)
-
-    def search(self, names=None, tags=None):
-        """Key pairs with one of ``names`` (if given) and all ``tags`` (if given); exact matches only."""
-        filters = [{"Name": "tag:" + key, "Values": [to_text(value)]} for key, value in (tags or {}).items()]
-        if names:
-            filters.append({"Name": "key-name", "Values": list(names)})
-        if not names and not tags:
-            filters.append({"Name": "tag-key", "Values": [TAG_SECRET_STORE]})
-        with aws_operation("listing key pairs (DescribeKeyPairs)"):
-            found = self.client.describe_key_pairs(Filters=filters, IncludePublicKey=True, aws_retry=True)["KeyPairs"]
-        # EC2 filter values are wildcards ('*', '?'): keep exact matches only.
-        return [key_pair for key_pair in found
-                if (not names or key_pair["KeyName"] in names) and _has_tags(key_pair_tags(key_pair), tags)]
-
-    def create(self, name, key_type, tags):
-        """A new key pair; returns its private key, which EC2 hands out only here. LostRace when it exists already."""
-        with aws_operation(f"creating key pair {name!r} (CreateKeyPair)"):
-            try:
-                created = self.client.create_key_pair(KeyName=name, KeyType=key_type, TagSpecifications=_tag_spec(tags),
-                                                      aws_retry=True)
-            except is_boto3_error_code(DUPLICATE_KEY_PAIR) as error:
-                raise LostRace(name) from error
-        return created["KeyMaterial"]
-
-    def import_public_key(self, name, public_key, tags):
-        with aws_operation(f"importing the public key of key pair {name!r} (ImportKeyPair)"):
-            try:
-                self.client.import_key_pair(KeyName=name, PublicKeyMaterial=to_bytes(public_key),
-                                            TagSpecifications=_tag_spec(tags), aws_retry=True)
-            except is_boto3_error_code(DUPLICATE_KEY_PAIR) as error:
-                raise LostRace(name) from error
-
-    def delete(self, key_pair):
-        # By name (exact): moto 5.2.5 ignores KeyPairId in DeleteKeyPair and reports success.
-        with aws_operation(f"deleting key pair {key_pair['KeyName']!r} (DeleteKeyPair)"):
-            self.client.delete_key_pair(KeyName=key_pair["KeyName"], aws_retry=True)
-
-    def update_tags(self, key_pair, to_set, to_unset):
-        resource = [key_pair["KeyPairId"]]
-        with aws_operation(f"tagging key pair {key_pair['KeyName']!r} (CreateTags/DeleteTags)"):
-            if to_unset:
-                self.client.delete_tags(Resources=resource, Tags=[{"Key": key} for key in to_unset], aws_retry=True)
-            if to_set:
-                self.client.create_tags(Resources=resource, Tags=ansible_dict_to_boto3_tag_list(to_set), aws_retry=True)
-
-
-def _tag_spec(tags):
-    return [{"ResourceType": "key-pair", "Tags": ansible_dict_to_boto3_tag_list(tags)}] if tags else []
-
-
-def _has_tags(current, wanted):
-    return all(current.get(key) == to_text(value) for key, value in (wanted or {}).items())
-
-
-def _record(store, name, arn, tags, **settings):
-    """A secret as both stores describe it; deleted_date is set while Secrets Manager holds it for deletion."""
-    record = {"store": store, "name": name, "arn": arn, "tags": tags, "description": None, "kms_key_id": None,
-              "deleted_date": None, "secure": True}
-    record.update(settings)
-    return record
 
 
 def secret_result(record):
@@ -478,174 +371,3 @@ def secret_result(record):
         return None
     fields = ("store", "name", "arn", "description", "kms_key_id", "deleted_date", "tags")
     return {field: record[field] for field in fields}
-
-
-class _SecretStore:
-    """What both stores share: a retrying client, and the narrowing of a loose search to exact matches."""
-
-    store = None
-
-    def __init__(self, client):
-        self.client = client
-
-    @staticmethod
-    def _linked(records, tags):
-        """Records linked to a key pair (tag obi:hpc_provisioner:key_pair) that carry all ``tags``."""
-        return [record for record in records if TAG_KEY_PAIR in record["tags"] and _has_tags(record["tags"], tags)]
-
-
-class SecretsManagerStore(_SecretStore):
-    """Private keys as Secrets Manager secrets (SecretString = the private key, as the old provisioner stored it)."""
-
-    store = "secretsmanager"
-
-    def find(self, name):
-        with aws_operation(f"describing secret {name!r} (DescribeSecret)"):
-            try:
-                secret = self.client.describe_secret(SecretId=name, aws_retry=True)
-            except is_boto3_error_code("ResourceNotFoundException"):
-                return None
-        # A name can also match a partial ARN: accept the secret with exactly this name only.
-        return self._record(secret) if secret.get("Name") == name else None
-
-    def _record(self, secret):
-        return _record(self.store, secret["Name"], secret["ARN"], boto3_tag_list_to_ansible_dict(secret.get("Tags") or []),
-                       description=secret.get("Description"), kms_key_id=secret.get("KmsKeyId"),
-                       deleted_date=secret.get("DeletedDate"))
-
-    def read(self, record):
-        with aws_operation(f"reading secret {record['name']!r} (GetSecretValue)"):
-            return self.client.get_secret_value(SecretId=record["arn"], aws_retry=True).get("SecretString")
-
-    def create(self, name, value, description, kms_key_id, tags):
-        params = {"Name": name, "SecretString": value, "Description": description,
-                  "Tags": ansible_dict_to_boto3_tag_list(tags)}
-        if kms_key_id:
-            params["KmsKeyId"] = kms_key_id
-        with aws_operation(f"creating secret {name!r} (CreateSecret)"):
-            self.client.create_secret(aws_retry=True, **params)
-
-    def put_value(self, record, value, description=None, kms_key_id=None):
-        # Description and KMS key are settings of the secret, not of its versions: update_settings keeps them.
-        del description, kms_key_id
-        with aws_operation(f"storing the private key in secret {record['name']!r} (PutSecretValue)"):
-            self.client.put_secret_value(SecretId=record["arn"], SecretString=value, aws_retry=True)
-
-    def update_settings(self, record, description=None, kms_key_id=None, value=None):
-        del value  # Secrets Manager changes description and KMS key without rewriting the value
-        params = {key: val for key, val in (("Description", description), ("KmsKeyId", kms_key_id)) if val is not None}
-        with aws_operation(f"updating secret {record['name']!r} (UpdateSecret)"):
-            self.client.update_secret(SecretId=record["arn"], aws_retry=True, **params)
-
-    def restore(self, record):
-        with aws_operation(f"restoring secret {record['name']!r} scheduled for deletion (RestoreSecret)"):
-            self.client.restore_secret(SecretId=record["arn"], aws_retry=True)
-
-    def delete(self, record):
-        # Without recovery, so that the same name can be created again at once.
-        with aws_operation(f"deleting secret {record['name']!r} (DeleteSecret)"):
-            try:
-                self.client.delete_secret(SecretId=record["arn"], ForceDeleteWithoutRecovery=True, aws_retry=True)
-            except is_boto3_error_code("ResourceNotFoundException"):
-                pass  # a concurrent delete removed it first: what was asked for
-
-    def update_tags(self, record, to_set, to_unset):
-        with aws_operation(f"tagging secret {record['name']!r} (TagResource/UntagResource)"):
-            if to_unset:
-                self.client.untag_resource(SecretId=record["arn"], TagKeys=list(to_unset), aws_retry=True)
-            if to_set:
-                self.client.tag_resource(SecretId=record["arn"], Tags=ansible_dict_to_boto3_tag_list(to_set), aws_retry=True)
-
-    def search(self, tags):
-        """Secrets linked to a key pair (tag obi:hpc_provisioner:key_pair) with all ``tags``, deleted ones included."""
-        with aws_operation("listing secrets (ListSecrets)"):
-            # Secrets Manager filters match prefixes: filter loosely there, exactly here.
-            found = paginated_query_with_retries(
-                self.client.client, "list_secrets", retry_decorator=RETRY, IncludePlannedDeletion=True,
-                Filters=[{"Key": "tag-key", "Values": [TAG_KEY_PAIR]}])["SecretList"]
-        return self._linked([self._record(secret) for secret in found], tags)
-
-
-class SsmStore(_SecretStore):
-    """Private keys as SSM SecureString parameters (Value = the private key)."""
-
-    store = "ssm"
-
-    def find(self, name):
-        with aws_operation(f"describing parameter {name!r} (DescribeParameters)"):
-            found = self.client.describe_parameters(
-                ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}], aws_retry=True)["Parameters"]
-        parameter = next((parameter for parameter in found if parameter["Name"] == name), None)
-        return self._record(parameter) if parameter else None
-
-    def _record(self, parameter):
-        name = parameter["Name"]
-        with aws_operation(f"reading the tags of parameter {name!r} (ListTagsForResource)"):
-            tags = self.client.list_tags_for_resource(ResourceType="Parameter", ResourceId=name, aws_retry=True)["TagList"]
-        with aws_operation(f"describing parameter {name!r} (GetParameter)"):
-            # Without decryption: only the ARN is wanted here.
-            arn = self.client.get_parameter(Name=name, WithDecryption=False, aws_retry=True)["Parameter"].get("ARN")
-        return _record(self.store, name, arn, boto3_tag_list_to_ansible_dict(tags), description=parameter.get("Description"),
-                       kms_key_id=parameter.get("KeyId"), secure=parameter.get("Type") == "SecureString")
-
-    def read(self, record):
-        with aws_operation(f"reading parameter {record['name']!r} (GetParameter)"):
-            return self.client.get_parameter(Name=record["name"], WithDecryption=True, aws_retry=True)["Parameter"]["Value"]
-
-    def _put(self, operation, name, value, description, kms_key_id, **extra):
-        params = {"Name": name, "Value": value, "Type": "SecureString", **extra}
-        if description is not None:
-            params["Description"] = description
-        if kms_key_id:
-            params["KeyId"] = kms_key_id
-        with aws_operation(f"{operation} parameter {name!r} (PutParameter)"):
-            self.client.put_parameter(aws_retry=True, **params)
-
-    def create(self, name, value, description, kms_key_id, tags):
-        self._put("creating", name, value, description, kms_key_id, Tags=ansible_dict_to_boto3_tag_list(tags))
-
-    def put_value(self, record, value, description=None, kms_key_id=None):
-        # Overwriting a parameter resets what is not given: carry its description and KMS key over.
-        self._put("storing the private key in", record["name"], value, description or record["description"],
-                  kms_key_id or record["kms_key_id"], Overwrite=True)
-
-    def update_settings(self, record, description=None, kms_key_id=None, value=None):
-        self.put_value(record, value, description, kms_key_id)
-
-    def restore(self, record):
-        del record  # SSM deletes parameters at once: there is never one to restore
-
-    def delete(self, record):
-        with aws_operation(f"deleting parameter {record['name']!r} (DeleteParameter)"):
-            try:
-                self.client.delete_parameter(Name=record["name"], aws_retry=True)
-            except is_boto3_error_code("ParameterNotFound"):
-                pass  # gone between the lookup and now: what was wanted
-
-    def update_tags(self, record, to_set, to_unset):
-        params = {"ResourceType": "Parameter", "ResourceId": record["name"]}
-        with aws_operation(f"tagging parameter {record['name']!r} (AddTagsToResource/RemoveTagsFromResource)"):
-            if to_unset:
-                self.client.remove_tags_from_resource(TagKeys=list(to_unset), aws_retry=True, **params)
-            if to_set:
-                self.client.add_tags_to_resource(Tags=ansible_dict_to_boto3_tag_list(to_set), aws_retry=True, **params)
-
-    def search(self, tags):
-        """Parameters linked to a key pair (tag obi:hpc_provisioner:key_pair) with all ``tags``."""
-        filters = [{"Key": "tag:" + key, "Values": [to_text(value)]} for key, value in (tags or {}).items()]
-        filters.append({"Key": "tag:" + TAG_KEY_PAIR})
-        with aws_operation("listing parameters (DescribeParameters)"):
-            found = paginated_query_with_retries(self.client.client, "describe_parameters", retry_decorator=RETRY,
-                                                 ParameterFilters=filters)["Parameters"]
-        return self._linked([self._record(parameter) for parameter in found], tags)
-
-
-def secret_store(module, secret_store_name):
-    """The store object of that name, with a retrying client."""
-    if secret_store_name == "ssm":
-        return SsmStore(module.client("ssm", retry_decorator=RETRY))
-    return SecretsManagerStore(module.client("secretsmanager", retry_decorator=RETRY))
-
-
-def key_pairs(module):
-    return KeyPairs(module.client("ec2", retry_decorator=RETRY))

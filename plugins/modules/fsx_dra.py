@@ -188,19 +188,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-changed:
-  description: Whether anything was (or, in check mode, would be) changed.
-  returned: always
-  type: bool
-  sample: true
+extends_documentation_fragment:
+  - obi.hpc_provisioner.run
 actions:
   description:
     - What the module did (or would do in check mode), in order. Possible items are V(create), V(update),
       V(reapply_configuration), V(update_tags), V(delete), V(replace) (delete an association that links another S3
       path, then create) and V(recreate_failed) (delete a C(FAILED) association, then create).
-  returned: always
-  type: list
-  elements: str
   sample: [create]
 waited_seconds:
   description: How long the module waited for the association, in seconds (0 when it did not wait).
@@ -300,12 +294,14 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import fsx_dra as dra
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.fsx_api import FsxApi
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.fsx_api import FsxAWSError
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.run import Run
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.waiting import Deadline
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.waiting import WaitTimeout
 
 # Associations take from seconds (an update) to tens of minutes (a create importing a large bucket):
 # polls back off from 1 s to this, so that a long wait costs few calls.
 LONGEST_POLL_SECONDS = 30
+CONVERGE = "converge"  # the step of an association that stays: its settings and tags are brought to the options
 
 
 def _lifecycle(association):
@@ -337,25 +333,16 @@ class WaitFailed(dra.DraError):
     """A wait ended in a state the module does not go on from (timeout, FAILED, MISCONFIGURED, gone)."""
 
 
-class DraRun:
+class DraRun(Run):
     """One run of the module: reads the file system's associations, decides, and (unless in check mode) acts."""
 
     def __init__(self, module, api, deadline):
-        self.module = module
-        self.params = module.params
+        super().__init__(module)
         self.api = api
         self.deadline = deadline
-        self.actions = []
         self.warnings = []
-
-    @property
-    def check_mode(self):
-        return self.module.check_mode
-
-    def _act(self, action, operation, *args):
-        """Record an action; perform it (returning its result) unless in check mode."""
-        self.actions.append(action)
-        return None if self.check_mode else operation(*args)
+        self.file_system_id = None
+        self.associations = []  # the file system's, read once by present()
 
     def _file_system_id(self, required):
         """The file system's id; None when it does not exist and ``required`` is false."""
@@ -415,40 +402,42 @@ class DraRun:
     # ---------------------------------------------------------------------------------------- present
 
     def present(self):
-        params = self.params
-        file_system_id = self._file_system_id(required=True)
-        associations = self.api.associations(file_system_id)
-        current = dra.find_at_path(associations, params["file_system_path"])
+        self.file_system_id = self._file_system_id(required=True)
+        self.associations = self.api.associations(self.file_system_id)
+        current = dra.find_at_path(self.associations, self.params["file_system_path"])
         before = dra.diff_view(current)
-        replaces = None
         if current is not None and current["Lifecycle"] == dra.DELETING:
             # Its delete must finish before anything can be created at this path.
             if not self.check_mode:
                 self._wait_gone(current)
-            associations, current = [a for a in associations if a is not current], None
-        reason = dra.replacement(current, params)
-        if reason or current is None:
-            # Checked before an association being replaced is deleted: a replacement that cannot succeed deletes nothing.
-            dra.check_placement(file_system_id, associations, params["file_system_path"],
-                                params["data_repository_path"], replacing=current)
-        if reason:
-            self._act(reason, self._delete_and_wait, current)
-            replaces, current = current["AssociationId"], None
-        if current is None:
-            association = self._create(file_system_id, replaces)
-        else:
-            association = self._converge(current)
-        return self._result(association, before)
+            self.associations, current = [a for a in self.associations if a is not current], None
+        step = dra.replacement(current, self.params) or (dra.CREATE if current is None else CONVERGE)
+        return self._result(self._step(step, current), before)
 
     def _delete_and_wait(self, association):
         self.api.delete(association["AssociationId"], self.params["delete_data_in_file_system"])
         self._wait_gone(association)
 
-    def _create(self, file_system_id, replaces):
-        request = dra.create_request(file_system_id, self.params, replaces)
+    def _replace(self, association):
+        return self._create(association, dra.REPLACE)
+
+    def _recreate_failed(self, association):
+        return self._create(association, dra.RECREATE_FAILED)
+
+    def _create(self, replaced=None, reason=None):
+        """A new association at the path; one that is there (``replaced``) is deleted first, as the action ``reason``."""
+        params = self.params
+        # Checked before an association being replaced is deleted: a replacement that cannot succeed deletes nothing.
+        dra.check_placement(self.file_system_id, self.associations, params["file_system_path"],
+                            params["data_repository_path"], replacing=replaced)
+        replaces = None
+        if replaced is not None:
+            self._act(reason, self._delete_and_wait, replaced)
+            replaces = replaced["AssociationId"]
+        request = dra.create_request(self.file_system_id, params, replaces)
         created = self._act(dra.CREATE, self.api.create, request)
         if self.check_mode:
-            return dra.predicted_association(file_system_id, request)
+            return dra.predicted_association(self.file_system_id, request)
         return self._settle(created)
 
     def _converge(self, association):
@@ -487,6 +476,13 @@ class DraRun:
         wanted = {key: value for key, value in current.items() if key not in to_unset}
         return dra.retagged(association, dict(wanted, **to_set))
 
+    STEPS = {
+        dra.CREATE: _create,
+        dra.REPLACE: _replace,
+        dra.RECREATE_FAILED: _recreate_failed,
+        CONVERGE: _converge,
+    }
+
     # ---------------------------------------------------------------------------------------- absent
 
     def absent(self):
@@ -515,14 +511,11 @@ class DraRun:
     # ---------------------------------------------------------------------------------------- result
 
     def outcome(self):
-        """What the result says whatever happens, failures included."""
-        return dict(changed=bool(self.actions), actions=self.actions, waited_seconds=round(self.deadline.waited, 1))
+        return dict(super().outcome(), waited_seconds=round(self.deadline.waited, 1))
 
     def _result(self, association, before):
-        result = dict(self.outcome(), association=dra.association_result(association))
-        if self.module._diff:  # pylint: disable=protected-access  # AnsibleModule's diff flag has no public name
-            result["diff"] = dict(before=before, after=dra.diff_view(association))
-        return result
+        self._set_diff(before, dra.diff_view(association))
+        return self.report(association=dra.association_result(association))
 
 
 def main():

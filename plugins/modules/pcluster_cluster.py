@@ -159,6 +159,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+extends_documentation_fragment:
+  - obi.hpc_provisioner.run
 cluster:
   description:
     - The cluster as pcluster's C(describe-cluster) reports it (snake_case keys, tags as a dictionary), plus its
@@ -188,10 +190,9 @@ cluster:
     outputs: {HeadNodeSecurityGroupId: sg-0123}
     cluster_configuration: {url: "https://parallelcluster-....s3.amazonaws.com/.../cluster-config.yaml?..."}
 actions:
-  description: What the module did (in check mode, would do), in order.
-  returned: always
-  type: list
-  elements: str
+  description:
+    - What the module did (in check mode, would do), in order. Possible items are V(create), V(update), V(delete),
+      V(stop_compute_fleet) and V(start_compute_fleet).
   sample: [stop_compute_fleet, update, start_compute_fleet]
 validation_messages:
   description: pcluster's validation messages about the configuration (warnings too), from the create, its dryrun (check mode) or the update dryrun.
@@ -280,6 +281,7 @@ from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_commo
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import cluster_name_error
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import uses_slurm_accounting
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_describe import ClusterReader
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.run import Run
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.waiting import Deadline
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.waiting import WaitTimeout
 
@@ -288,27 +290,24 @@ def stack_status(stack):
     return stack["StackStatus"] if stack else plan.GONE
 
 
-class ClusterRun:
+class ClusterRun(Run):
     """One run of the module on one cluster: what it reads, does and reports."""
 
     def __init__(self, module, region):
-        self.module = module
-        self.params = module.params
+        super().__init__(module)
         self.name = module.params["name"]
         self.region = region
         self.reader = ClusterReader(module, region)
         self.progress = Deadline(module.params["wait_timeout"])
-        self.changed = False
-        self.actions = []
-        self.diff = None
         self.facts = {"validation_messages": [], "change_set": []}
+        self.raced = False  # a concurrent run created the cluster first, and this run carries on with it
+
+    def outcome(self):
+        return dict(self.facts, **super().outcome(), progress=self.progress.polls, elapsed_seconds=self.progress.elapsed())
 
     def result(self, cluster):
-        result = dict(self.facts, changed=self.changed, cluster=cluster or {}, actions=self.actions,
-                      progress=self.progress.polls, elapsed_seconds=self.progress.elapsed())
-        if self.diff is not None and self.module._diff:
-            result["diff"] = self.diff
-        return result
+        """The result, failures included (with what pcluster says about the failure)."""
+        return self.report(cluster=cluster or {})
 
     def record_messages(self, response):
         """Keep the validation messages of the create or update that ran (the dryrun's when it has none)."""
@@ -347,27 +346,17 @@ class ClusterRun:
 
     # state=present -------------------------------------------------------------------------------------------
 
-    def present(self, config, lost_race_retry=True):
+    def present(self, config):
         stack = self.reader.stack(self.name)
         action = plan.present_action(stack_status(stack), self.params["on_create_failed"])
-        if action in ("await", "await_deletion") and self.params["wait"] and not self.module.check_mode:
+        if action in ("await", "await_deletion") and self.params["wait"] and not self.check_mode:
             stack = self.await_stack("settle")
             action = plan.present_action(stack_status(stack), self.params["on_create_failed"])
-        handler = {
-            "create": lambda: self.create(config, lost_race_retry),
-            "update": lambda: self.update(config, stack),
-            "recreate": lambda: self.recreate(config, stack),
-            "await": lambda: self.in_transition(stack),
-            "await_deletion": lambda: self.being_deleted(config, stack),
-            "fail_create_failed": lambda: self.create_failed(stack),
-            "fail_stuck": lambda: self.stuck(stack),
-        }[action]
-        return handler()
+        return self._step(("present", action), config, stack)
 
-    def create(self, config, lost_race_retry=True):
-        self.diff = {"before": {}, "after": config}
-        if self.module.check_mode:
-            self.changed = True
+    def create(self, config, _stack=None):
+        self._set_diff({}, config)
+        if self.check_mode:
             self.actions.append("create")
             self.facts["validation_messages"] = library.validate_create(self.name, config, self.region, self.params)
             return None
@@ -379,12 +368,11 @@ class ClusterRun:
         except PclusterFailure:
             # A concurrent run (a retried or duplicated request) may have created the cluster meanwhile ("Stack ...
             # already exists"): then its cluster is this one's, and the run goes on as if it had found it.
-            if not lost_race_retry or self.reader.stack(self.name) is None:
+            if self.raced or self.reader.stack(self.name) is None:
                 raise
-            self.diff = None
+            self.raced, self.diff = True, None
             self.module.warn(f"Cluster {self.name} was created by a concurrent run; this run carries on with it.")
-            return self.present(config, lost_race_retry=False)
-        self.changed = True
+            return self.present(config)
         self.actions.append("create")
         stack = self.await_stack("create") if self.params["wait"] else None
         return self.reader.describe(self.name, stack)
@@ -395,10 +383,9 @@ class ClusterRun:
         if not planned["change_set"] and not planned["update_errors"]:
             return self.reader.describe(self.name, stack)
         fleet_steps = self.fleet_steps(planned)
-        self.changed = True
         self.actions.extend(fleet_steps[:1] + ["update"] + fleet_steps[1:])
         self.diff = plan.change_set_diff(planned["change_set"])
-        if self.module.check_mode:
+        if self.check_mode:
             return self.reader.describe(self.name, stack)
         if fleet_steps:
             return self.update_with_fleet_stopped(config, "start_compute_fleet" in fleet_steps)
@@ -444,35 +431,34 @@ class ClusterRun:
 
     def recreate(self, config, stack):
         self.actions.append("delete")
-        self.changed = True
-        if self.module.check_mode:
+        if self.check_mode:
             self.actions.append("create")
-            self.diff = {"before": {"cluster_status": stack_status(stack)}, "after": config}
+            self._set_diff({"cluster_status": stack_status(stack)}, config)
             return self.reader.describe(self.name, stack)
         library.delete(self.name, self.region)
         self.await_stack("delete")
+        self.raced = False  # this create, too, may carry on once with a cluster that a concurrent run created
         return self.create(config)
 
-    def in_transition(self, stack):
+    def in_transition(self, _config, stack):
         self.module.warn(f"Cluster {self.name} is {stack_status(stack)}: its configuration was not compared. "
                          "Run again with wait: true (not in check mode) to wait for it and then update it.")
         return self.reader.describe(self.name, stack)
 
     def being_deleted(self, config, stack):
-        if not self.module.check_mode:
+        if not self.check_mode:
             raise PclusterFailure(f"Cluster {self.name} is being deleted (DELETE_IN_PROGRESS); run again with wait: true "
                                   "to wait until it is gone and create it again.",
                                   cluster=self.reader.describe(self.name, stack))
-        self.changed = True
         self.actions.append("create")
-        self.diff = {"before": {"cluster_status": "DELETE_IN_PROGRESS"}, "after": config}
+        self._set_diff({"cluster_status": "DELETE_IN_PROGRESS"}, config)
         return self.reader.describe(self.name, stack)
 
-    def create_failed(self, stack):
+    def create_failed(self, _config, stack):
         raise self.stack_failure(stack, f"Cluster {self.name} failed to create ({stack_status(stack)}). Set on_create_failed: "
                                         "recreate to delete and create it again, or state: absent to delete it.")
 
-    def stuck(self, stack):
+    def stuck(self, _config, stack):
         raise self.stack_failure(stack, f"Cluster {self.name} is {stack_status(stack)}, from which no create, update or "
                                         "delete can proceed; resolve it in CloudFormation first.")
 
@@ -480,17 +466,22 @@ class ClusterRun:
 
     def absent(self):
         stack = self.reader.stack(self.name)
-        action = plan.absent_action(stack_status(stack))
-        if action == "none":
-            return None
-        if action == "delete":
-            self.changed = True
-            self.actions.append("delete")
-            self.diff = {"before": {"cluster_name": self.name, "cluster_status": stack_status(stack)}, "after": {}}
-            if self.module.check_mode:
-                return self.reader.describe(self.name, stack)
-            self.delete_stack()
-        if self.params["wait"] and not self.module.check_mode:
+        return self._step(("absent", plan.absent_action(stack_status(stack))), None, stack)
+
+    def already_gone(self, _config, _stack):
+        return None
+
+    def delete(self, _config, stack):
+        self.actions.append("delete")
+        self._set_diff({"cluster_name": self.name, "cluster_status": stack_status(stack)}, {})
+        if self.check_mode:
+            return self.reader.describe(self.name, stack)
+        self.delete_stack()
+        return self.deleted_elsewhere(None, stack)
+
+    def deleted_elsewhere(self, _config, _stack):
+        """A delete under way (this run's or another's) is not started again; waited for when asked."""
+        if self.params["wait"] and not self.check_mode:
             return self.await_stack("delete")
         return self.reader.describe(self.name)
 
@@ -506,6 +497,20 @@ class ClusterRun:
                     return
                 if attempt == attempts:
                     raise
+
+    # The outcomes of pcluster_plan.present_action and absent_action, by state: handlers called with (config, stack).
+    STEPS = {
+        ("present", "create"): create,
+        ("present", "update"): update,
+        ("present", "recreate"): recreate,
+        ("present", "await"): in_transition,
+        ("present", "await_deletion"): being_deleted,
+        ("present", "fail_create_failed"): create_failed,
+        ("present", "fail_stuck"): stuck,
+        ("absent", "none"): already_gone,
+        ("absent", "delete"): delete,
+        ("absent", "await_deletion"): deleted_elsewhere,
+    }
 
 
 def load_config(module):

@@ -127,7 +127,7 @@ notes:
     or C(ssm:DescribeParameters), C(GetParameter), C(PutParameter), C(DeleteParameter), C(ListTagsForResource),
     C(AddTagsToResource), C(RemoveTagsFromResource); C(kms:Decrypt) and C(kms:GenerateDataKey) on a customer
     managed O(kms_key_id)."
-  - Throttling is retried with jittered backoff.
+  - Throttling, AWS's transient server errors and lost connections are retried with jittered backoff.
 seealso:
   - module: obi.hpc_provisioner.vlab_keypair_info
   - module: amazon.aws.ec2_key
@@ -183,20 +183,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-changed:
-  description: Whether anything was (or, in check mode, would be) changed.
-  returned: always
-  type: bool
-  sample: true
+extends_documentation_fragment:
+  - obi.hpc_provisioner.run
 actions:
   description:
     - What the module did (or would do in check mode), in order. Possible items are V(restore_secret),
       V(delete_key_pair), V(delete_secret), V(create_key_pair), V(import_key_pair), V(create_secret),
       V(store_private_key), V(update_key_pair_tags), V(update_secret_tags) and V(update_secret_settings).
     - Empty when nothing changed.
-  returned: always
-  type: list
-  elements: str
   sample: [create_key_pair, create_secret]
 key_pair:
   description:
@@ -310,6 +304,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import keypair as kp
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import keypair_api as api
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.run import Run
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.waiting import Deadline
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.waiting import WaitTimeout
 
@@ -343,31 +339,19 @@ def half_view(key_pair, secret):
     return {"key_pair": pair_view, "secret": secret_view}
 
 
-class KeypairRun:
+class KeypairRun(Run):
     """One run of the module: reads both halves, decides, and (unless in check mode) acts."""
 
     def __init__(self, module, key_pairs, store):
-        self.module = module
-        self.params = module.params
+        super().__init__(module)
         self.key_pairs = key_pairs
         self.store = store
         self.name = self.params["name"]
         self.secret_name = self.params["secret_name"] or kp.default_secret_name(self.name, store.store)
-        self.actions = []
         self.private_key = None
         self.stored = None
         self.key_pair = None
         self.secret = None
-
-    @property
-    def check_mode(self):
-        return self.module.check_mode
-
-    def _act(self, action, operation, *args):
-        """Record an action; perform it unless in check mode."""
-        self.actions.append(action)
-        if not self.check_mode:
-            operation(*args)
 
     def _protect(self, private_key):
         """Mask the private key in everything the module returns, errors included, unless the caller asked for it."""
@@ -392,7 +376,7 @@ class KeypairRun:
             self._act(kp.DELETE_KEY_PAIR, self.key_pairs.delete, self.key_pair)
         if self.secret:
             self._act(kp.DELETE_SECRET, self.store.delete, self.secret)
-        return self._result(None, None, before, half_view(None, None))
+        return self._result(None, None, before)
 
     # ---------------------------------------------------------------------------------------- present
 
@@ -406,7 +390,7 @@ class KeypairRun:
         if not self.check_mode:
             try:
                 self._apply(steps)
-            except kp.LostRace:
+            except api.LostRace:
                 # A concurrent run created the key pair between our lookup and our call (its first step, so none of
                 # ours happened): use what that run makes.
                 del self.actions[len(self.actions) - len(steps):]
@@ -422,7 +406,7 @@ class KeypairRun:
         if not self.check_mode and self.actions:
             self._find_halves()
             key_pair, secret = self.key_pair, self.secret
-        return self._result(key_pair, secret, before, half_view(key_pair, secret))
+        return self._result(key_pair, secret, before)
 
     def _plan(self):
         self._restore_secret()
@@ -473,51 +457,60 @@ class KeypairRun:
     def _secret_tags(self):
         return self._wanted_tags(kp.secret_link_tags(self.name))
 
-    # Each plan step, in the order plan_present gives them.
+    # The steps of plan_present, carried out in the order it gives them (STEPS, below).
 
     def _apply(self, steps):
         for step in steps:
-            getattr(self, "_step_" + step)()
+            self._step(step)
         self.key_pair = self.key_pairs.find(self.name)
         self.secret = self.store.find(self.secret_name)
 
-    def _step_delete_key_pair(self):
+    def _delete_key_pair(self):
         self.key_pairs.delete(self.key_pair)
         self.key_pair = None
 
-    def _step_delete_secret(self):
+    def _delete_secret(self):
         self.store.delete(self.secret)
         self.secret = None
 
-    def _step_create_key_pair(self):
+    def _create_key_pair(self):
         self._protect(self.key_pairs.create(self.name, self.params["key_type"], self._key_pair_tags()[0]))
 
-    def _step_import_key_pair(self):
+    def _import_key_pair(self):
         self.key_pairs.import_public_key(self.name, self.stored["public_key"], self._key_pair_tags()[0])
 
     def _new_secret_description(self):
         return self.params["description"] or f"SSH private key of EC2 key pair {self.name}"
 
-    def _step_create_secret(self):
+    def _create_secret(self):
         self._rolling_back(self.store.create, self.secret_name, self.private_key, self._new_secret_description(),
                            self.params["kms_key_id"], self._secret_tags()[0])
 
-    def _step_store_private_key(self):
+    def _store_private_key(self):
         self._rolling_back(self.store.put_value, self.secret, self.private_key, self.params["description"],
                            self.params["kms_key_id"])
+
+    STEPS = {
+        kp.DELETE_KEY_PAIR: _delete_key_pair,
+        kp.DELETE_SECRET: _delete_secret,
+        kp.CREATE_KEY_PAIR: _create_key_pair,
+        kp.IMPORT_KEY_PAIR: _import_key_pair,
+        kp.CREATE_SECRET: _create_secret,
+        kp.STORE_PRIVATE_KEY: _store_private_key,
+    }
 
     def _rolling_back(self, store_operation, *args):
         """Store the new private key; if that fails, delete the key pair just created, so that no key pair is
         left whose private key nobody has (the one half state that cannot be repaired)."""
         try:
             store_operation(*args)
-        except kp.KeypairAWSError as error:
+        except api.KeypairAWSError as error:
             new_key_pair = self.key_pairs.find(self.name)
             note = "the key pair created in this run was deleted again"
             try:
                 if new_key_pair:
                     self.key_pairs.delete(new_key_pair)
-            except kp.KeypairAWSError:
+            except api.KeypairAWSError:
                 note = ("the key pair created in this run could not be deleted and is left without its private key: "
                         "rerun with recreate=true")
             error.message = f"{error.message} ({note})"
@@ -562,14 +555,12 @@ class KeypairRun:
             self._act(kp.UPDATE_SECRET_SETTINGS, self.store.update_settings, secret, new_description, new_kms_key_id,
                       self.private_key)
 
-    def _result(self, key_pair, secret, before, after):
-        result = dict(changed=bool(self.actions), actions=self.actions, key_pair=kp.key_pair_result(key_pair),
-                      secret=kp.secret_result(secret))
+    def _result(self, key_pair, secret, before):
+        self._set_diff(before, half_view(key_pair, secret))
+        values = dict(key_pair=kp.key_pair_result(key_pair), secret=kp.secret_result(secret))
         if self.params["return_private_key"] and self.private_key and self.params["state"] == "present":
-            result["private_key"] = self.private_key
-        if self.module._diff:  # pylint: disable=protected-access  # AnsibleModule's diff flag has no public name
-            result["diff"] = dict(before=before, after=after)
-        return result
+            values["private_key"] = self.private_key
+        return self.report(**values)
 
 
 def _boto3_tags(tags):
@@ -585,13 +576,13 @@ def main():
     if params["state"] == "present" and not kp.HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography", reason="to derive public keys from stored private keys"))
 
-    run = KeypairRun(module, kp.key_pairs(module), kp.secret_store(module, params["secret_store"]))
+    run = KeypairRun(module, api.KeyPairs.from_module(module), api.secret_store(module, params["secret_store"]))
     try:
         result = run.present() if params["state"] == "present" else run.absent()
     except kp.HalfStateError as error:
-        module.fail_json(msg=str(error), half_state=error.state, actions=run.actions, changed=bool(run.actions))
-    except kp.KeypairAWSError as error:
-        module.fail_json_aws(error.exception, msg=error.message, actions=run.actions, changed=bool(run.actions))
+        module.fail_json(msg=str(error), half_state=error.state, **run.outcome())
+    except api.KeypairAWSError as error:
+        module.fail_json_aws(error.exception, msg=error.message, **run.outcome())
     module.exit_json(**result)
 
 

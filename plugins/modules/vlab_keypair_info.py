@@ -236,6 +236,7 @@ orphan_secrets:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import keypair as kp
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import keypair_api as api
 
 
 class KeypairInventory:
@@ -243,12 +244,12 @@ class KeypairInventory:
 
     def __init__(self, module):
         self.module = module
-        self.key_pairs = kp.key_pairs(module)
+        self.key_pairs = api.KeyPairs.from_module(module)
         self._stores = {}
 
     def store(self, name):
         if name not in self._stores:
-            self._stores[name] = kp.secret_store(self.module, name)
+            self._stores[name] = api.secret_store(self.module, name)
         return self._stores[name]
 
     def key_pair_with_secret(self, key_pair):
@@ -291,7 +292,7 @@ def main():
         key_pairs = [inventory.key_pair_with_secret(key_pair) for key_pair in found]
         orphans = inventory.orphan_secrets(module.params["secret_stores"], names, tags,
                                            {key_pair["KeyName"] for key_pair in found})
-    except kp.KeypairAWSError as error:
+    except api.KeypairAWSError as error:
         module.fail_json_aws(error.exception, msg=error.message)
     module.exit_json(changed=False, key_pairs=key_pairs, orphan_secrets=orphans)
 

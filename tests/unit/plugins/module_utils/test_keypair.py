@@ -1,5 +1,12 @@
-"""Unit tests of the pure decision logic in plugins/module_utils/keypair.py (no AWS call at all)."""
+"""Unit tests of the pure decision logic in plugins/module_utils/keypair.py (no AWS call at all).
+
+The AWS calls (keypair_api.py): test_keypair_api.py; the modules: tests/unit/plugins/modules/test_vlab_keypair.py.
+"""
 # pylint: disable=missing-function-docstring  # the test names say what they check
+
+import os
+import subprocess
+import sys
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -29,6 +36,13 @@ def params(**overrides):
             "kms_key_id": None, "tags": None}
     base.update(overrides)
     return base
+
+
+def test_the_decisions_load_without_boto3():
+    code = ("import sys; from ansible_collections.obi.hpc_provisioner.plugins.module_utils import keypair; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    assert subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout == "[]\n"
 
 
 # ------------------------------------------------------------------------------------------- input checks

@@ -16,6 +16,7 @@ from moto import mock_aws
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import keypair as kp
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import keypair_api
 from ansible_collections.obi.hpc_provisioner.plugins.modules import vlab_keypair
 from ansible_collections.obi.hpc_provisioner.plugins.modules import vlab_keypair_info
 
@@ -436,9 +437,9 @@ def test_failed_rollback_says_what_is_left_and_how_to_fix_it(aws, run):
 def test_private_key_is_masked_even_in_errors(aws, run, monkeypatch):
     def echoing_create(_store, _name, value, *_args):
         error = ClientError({"Error": {"Code": "ValidationException", "Message": f"bad value {value}"}}, "CreateSecret")
-        raise kp.KeypairAWSError(message="Failed while creating secret (CreateSecret)", exception=error)
+        raise keypair_api.KeypairAWSError(message="Failed while creating secret (CreateSecret)", exception=error)
 
-    monkeypatch.setattr(kp.SecretsManagerStore, "create", echoing_create)
+    monkeypatch.setattr(keypair_api.SecretsManagerStore, "create", echoing_create)
     result = run(name="k28")  # run() asserts that "PRIVATE KEY" is nowhere in the output
     assert result["failed"] and "********" in result["msg"]
 
