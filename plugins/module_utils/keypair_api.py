@@ -29,19 +29,9 @@ from ansible_collections.obi.hpc_provisioner.plugins.module_utils.tags import ta
 
 DUPLICATE_KEY_PAIR = "InvalidKeyPair.Duplicate"
 
-# AWSErrorHandler's messages start "Failed to <description>"; these modules' have always said "Failed while
-# <what was being done> (<Operation>)", which callers and logs match: the descriptions below are worded for that.
-_MESSAGE_STARTS = {"Failed to ": "Failed while ", "Timeout trying to ": "Timed out while "}
-
 
 class KeypairAWSError(AnsibleAWSError):
-    """An AWS call failed: "Failed while <what was being done> (<Operation>)"."""
-
-    def __init__(self, message=None, exception=None, **kwargs):
-        for start, wording in _MESSAGE_STARTS.items():
-            if message and message.startswith(start):
-                message = wording + message[len(start):]
-        super().__init__(message=message, exception=exception, **kwargs)
+    """An AWS call failed: "Failed to <what was being done> (<Operation>)" (amazon.aws's AWSErrorHandler wording)."""
 
 
 class LostRace(Exception):
@@ -87,7 +77,7 @@ class KeyPairs:
     def from_module(cls, module):
         return cls(aws.client(module, "ec2"))
 
-    @Ec2Errors.list_error_handler("describing key pair {name!r} (DescribeKeyPairs)")
+    @Ec2Errors.list_error_handler("describe key pair {name!r} (DescribeKeyPairs)")
     def find(self, name):
         found = self.client.describe_key_pairs(KeyNames=[name], IncludePublicKey=True, aws_retry=True)["KeyPairs"]
         return next((key_pair for key_pair in found if key_pair["KeyName"] == name), None)
@@ -104,11 +94,11 @@ class KeyPairs:
         return [key_pair for key_pair in self._described(filters)
                 if (not names or key_pair["KeyName"] in names) and tags_match(key_pair_tags(key_pair), tags)]
 
-    @Ec2Errors.common_error_handler("listing key pairs (DescribeKeyPairs)")
+    @Ec2Errors.common_error_handler("list key pairs (DescribeKeyPairs)")
     def _described(self, filters):
         return self.client.describe_key_pairs(Filters=filters, IncludePublicKey=True, aws_retry=True)["KeyPairs"]
 
-    @Ec2Errors.common_error_handler("creating key pair {name!r} (CreateKeyPair)")
+    @Ec2Errors.common_error_handler("create key pair {name!r} (CreateKeyPair)")
     def create(self, name, key_type, tags):
         """A new key pair; returns its private key, which EC2 hands out only here. LostRace when it exists already."""
         try:
@@ -118,7 +108,7 @@ class KeyPairs:
             raise LostRace(name) from error
         return created["KeyMaterial"]
 
-    @Ec2Errors.common_error_handler("importing the public key of key pair {name!r} (ImportKeyPair)")
+    @Ec2Errors.common_error_handler("import the public key of key pair {name!r} (ImportKeyPair)")
     def import_public_key(self, name, public_key, tags):
         try:
             self.client.import_key_pair(KeyName=name, PublicKeyMaterial=to_bytes(public_key),
@@ -126,12 +116,12 @@ class KeyPairs:
         except is_boto3_error_code(DUPLICATE_KEY_PAIR) as error:
             raise LostRace(name) from error
 
-    @Ec2Errors.common_error_handler("deleting key pair {key_pair[KeyName]!r} (DeleteKeyPair)")
+    @Ec2Errors.common_error_handler("delete key pair {key_pair[KeyName]!r} (DeleteKeyPair)")
     def delete(self, key_pair):
         # By name (exact): moto 5.2.5 ignores KeyPairId in DeleteKeyPair and reports success.
         self.client.delete_key_pair(KeyName=key_pair["KeyName"], aws_retry=True)
 
-    @Ec2Errors.common_error_handler("tagging key pair {key_pair[KeyName]!r} (CreateTags/DeleteTags)")
+    @Ec2Errors.common_error_handler("tag key pair {key_pair[KeyName]!r} (CreateTags/DeleteTags)")
     def update_tags(self, key_pair, to_set, to_unset):
         resource = [key_pair["KeyPairId"]]
         if to_unset:
@@ -176,7 +166,7 @@ class SecretsManagerStore(_SecretStore):
 
     store = "secretsmanager"
 
-    @SecretsManagerErrors.list_error_handler("describing secret {name!r} (DescribeSecret)")
+    @SecretsManagerErrors.list_error_handler("describe secret {name!r} (DescribeSecret)")
     def find(self, name):
         secret = self.client.describe_secret(SecretId=name, aws_retry=True)
         # A name can also match a partial ARN: accept the secret with exactly this name only.
@@ -187,11 +177,11 @@ class SecretsManagerStore(_SecretStore):
                        description=secret.get("Description"), kms_key_id=secret.get("KmsKeyId"),
                        deleted_date=secret.get("DeletedDate"))
 
-    @SecretsManagerErrors.common_error_handler("reading secret {record[name]!r} (GetSecretValue)")
+    @SecretsManagerErrors.common_error_handler("read secret {record[name]!r} (GetSecretValue)")
     def read(self, record):
         return self.client.get_secret_value(SecretId=record["arn"], aws_retry=True).get("SecretString")
 
-    @SecretsManagerErrors.common_error_handler("creating secret {name!r} (CreateSecret)")
+    @SecretsManagerErrors.common_error_handler("create secret {name!r} (CreateSecret)")
     def create(self, name, value, description, kms_key_id, tags):
         params = {"Name": name, "SecretString": value, "Description": description,
                   "Tags": ansible_dict_to_boto3_tag_list(tags)}
@@ -199,28 +189,28 @@ class SecretsManagerStore(_SecretStore):
             params["KmsKeyId"] = kms_key_id
         self.client.create_secret(aws_retry=True, **params)
 
-    @SecretsManagerErrors.common_error_handler("storing the private key in secret {record[name]!r} (PutSecretValue)")
+    @SecretsManagerErrors.common_error_handler("store the private key in secret {record[name]!r} (PutSecretValue)")
     def put_value(self, record, value, description=None, kms_key_id=None):
         # Description and KMS key are settings of the secret, not of its versions: update_settings keeps them.
         del description, kms_key_id
         self.client.put_secret_value(SecretId=record["arn"], SecretString=value, aws_retry=True)
 
-    @SecretsManagerErrors.common_error_handler("updating secret {record[name]!r} (UpdateSecret)")
+    @SecretsManagerErrors.common_error_handler("update secret {record[name]!r} (UpdateSecret)")
     def update_settings(self, record, description=None, kms_key_id=None, value=None):
         del value  # Secrets Manager changes description and KMS key without rewriting the value
         params = {key: val for key, val in (("Description", description), ("KmsKeyId", kms_key_id)) if val is not None}
         self.client.update_secret(SecretId=record["arn"], aws_retry=True, **params)
 
-    @SecretsManagerErrors.common_error_handler("restoring secret {record[name]!r} scheduled for deletion (RestoreSecret)")
+    @SecretsManagerErrors.common_error_handler("restore secret {record[name]!r} scheduled for deletion (RestoreSecret)")
     def restore(self, record):
         self.client.restore_secret(SecretId=record["arn"], aws_retry=True)
 
-    @SecretsManagerErrors.deletion_error_handler("deleting secret {record[name]!r} (DeleteSecret)")
+    @SecretsManagerErrors.deletion_error_handler("delete secret {record[name]!r} (DeleteSecret)")
     def delete(self, record):
         # Without recovery, so that the same name can be created again at once.
         self.client.delete_secret(SecretId=record["arn"], ForceDeleteWithoutRecovery=True, aws_retry=True)
 
-    @SecretsManagerErrors.common_error_handler("tagging secret {record[name]!r} (TagResource/UntagResource)")
+    @SecretsManagerErrors.common_error_handler("tag secret {record[name]!r} (TagResource/UntagResource)")
     def update_tags(self, record, to_set, to_unset):
         if to_unset:
             self.client.untag_resource(SecretId=record["arn"], TagKeys=list(to_unset), aws_retry=True)
@@ -231,7 +221,7 @@ class SecretsManagerStore(_SecretStore):
         """Secrets linked to a key pair (tag obi:hpc_provisioner:key_pair) with all ``tags``, deleted ones included."""
         return self._linked([self._record(secret) for secret in self._listed()], tags)
 
-    @SecretsManagerErrors.common_error_handler("listing secrets (ListSecrets)")
+    @SecretsManagerErrors.common_error_handler("list secrets (ListSecrets)")
     def _listed(self):
         # Secrets Manager filters match prefixes: filter loosely there, exactly in _linked.
         return aws.paginate(self.client, "list_secrets", IncludePlannedDeletion=True,
@@ -243,7 +233,7 @@ class SsmStore(_SecretStore):
 
     store = "ssm"
 
-    @SsmErrors.common_error_handler("describing parameter {name!r} (DescribeParameters)")
+    @SsmErrors.common_error_handler("describe parameter {name!r} (DescribeParameters)")
     def find(self, name):
         found = self.client.describe_parameters(
             ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}], aws_retry=True)["Parameters"]
@@ -256,16 +246,16 @@ class SsmStore(_SecretStore):
         return _record(self.store, name, self._arn(name), tags, description=parameter.get("Description"),
                        kms_key_id=parameter.get("KeyId"), secure=parameter.get("Type") == "SecureString")
 
-    @SsmErrors.common_error_handler("reading the tags of parameter {name!r} (ListTagsForResource)")
+    @SsmErrors.common_error_handler("read the tags of parameter {name!r} (ListTagsForResource)")
     def _tags(self, name):
         return self.client.list_tags_for_resource(ResourceType="Parameter", ResourceId=name, aws_retry=True)["TagList"]
 
-    @SsmErrors.common_error_handler("describing parameter {name!r} (GetParameter)")
+    @SsmErrors.common_error_handler("describe parameter {name!r} (GetParameter)")
     def _arn(self, name):
         # Without decryption: only the ARN is wanted here.
         return self.client.get_parameter(Name=name, WithDecryption=False, aws_retry=True)["Parameter"].get("ARN")
 
-    @SsmErrors.common_error_handler("reading parameter {record[name]!r} (GetParameter)")
+    @SsmErrors.common_error_handler("read parameter {record[name]!r} (GetParameter)")
     def read(self, record):
         return self.client.get_parameter(Name=record["name"], WithDecryption=True, aws_retry=True)["Parameter"]["Value"]
 
@@ -279,11 +269,11 @@ class SsmStore(_SecretStore):
         self.client.put_parameter(aws_retry=True, **params)
 
     def create(self, name, value, description, kms_key_id, tags):
-        self._put("creating", name, value, description, kms_key_id, Tags=ansible_dict_to_boto3_tag_list(tags))
+        self._put("create", name, value, description, kms_key_id, Tags=ansible_dict_to_boto3_tag_list(tags))
 
     def put_value(self, record, value, description=None, kms_key_id=None):
         # Overwriting a parameter resets what is not given: carry its description and KMS key over.
-        self._put("storing the private key in", record["name"], value, description or record["description"],
+        self._put("store the private key in", record["name"], value, description or record["description"],
                   kms_key_id or record["kms_key_id"], Overwrite=True)
 
     def update_settings(self, record, description=None, kms_key_id=None, value=None):
@@ -292,7 +282,7 @@ class SsmStore(_SecretStore):
     def restore(self, record):
         del record  # SSM deletes parameters at once: there is never one to restore
 
-    @SsmErrors.deletion_error_handler("deleting parameter {record[name]!r} (DeleteParameter)")
+    @SsmErrors.deletion_error_handler("delete parameter {record[name]!r} (DeleteParameter)")
     def delete(self, record):
         self.client.delete_parameter(Name=record["name"], aws_retry=True)
 
@@ -311,7 +301,7 @@ class SsmStore(_SecretStore):
         filters.append({"Key": "tag:" + TAG_KEY_PAIR})
         return self._linked([self._record(parameter) for parameter in self._described(filters)], tags)
 
-    @SsmErrors.common_error_handler("listing parameters (DescribeParameters)")
+    @SsmErrors.common_error_handler("list parameters (DescribeParameters)")
     def _described(self, filters):
         return aws.paginate(self.client, "describe_parameters", ParameterFilters=filters)["Parameters"]
 

@@ -68,7 +68,7 @@ def test_a_failed_call_names_what_was_being_done_and_the_operation(ec2):
     stubber.add_client_error("describe_key_pairs", "UnauthorizedOperation")
     with pytest.raises(api.KeypairAWSError) as caught:
         key_pairs.find("k")
-    assert caught.value.message == "Failed while describing key pair 'k' (DescribeKeyPairs)"
+    assert caught.value.message == "Failed to describe key pair 'k' (DescribeKeyPairs)"
     assert caught.value.exception.response["Error"]["Code"] == "UnauthorizedOperation"
 
 
@@ -77,7 +77,7 @@ def test_the_message_names_the_key_pair_given_as_a_description(ec2):
     stubber.add_client_error("delete_key_pair", "UnauthorizedOperation")
     with pytest.raises(api.KeypairAWSError) as caught:
         key_pairs.delete(key_pair("k"))
-    assert caught.value.message == "Failed while deleting key pair 'k' (DeleteKeyPair)"
+    assert caught.value.message == "Failed to delete key pair 'k' (DeleteKeyPair)"
 
 
 def test_a_duplicate_key_pair_is_a_lost_race(ec2):
@@ -134,7 +134,7 @@ def test_secret_errors_name_the_secret(secretsmanager):
     stubber.add_client_error("get_secret_value", "AccessDeniedException")
     with pytest.raises(api.KeypairAWSError) as caught:
         store.read({"name": "k", "arn": ARN})
-    assert caught.value.message == "Failed while reading secret 'k' (GetSecretValue)"
+    assert caught.value.message == "Failed to read secret 'k' (GetSecretValue)"
 
 
 def test_secret_search_reads_every_page_and_keeps_the_linked_secrets_with_the_tags(secretsmanager):
@@ -180,12 +180,12 @@ def test_parameter_errors_name_the_operation_being_done(ssm):
     stubber.add_client_error("put_parameter", "AccessDeniedException")
     with pytest.raises(api.KeypairAWSError) as caught:
         store.put_value({"name": "/k", "description": "d", "kms_key_id": None}, "value")
-    assert caught.value.message == "Failed while storing the private key in parameter '/k' (PutParameter)"
+    assert caught.value.message == "Failed to store the private key in parameter '/k' (PutParameter)"
     stubber.add_response("describe_parameters", {"Parameters": [{"Name": "/k"}]})
     stubber.add_client_error("list_tags_for_resource", "InvalidResourceId")  # deleted since it was listed
     with pytest.raises(api.KeypairAWSError) as caught:
         store.find("/k")
-    assert caught.value.message == "Failed while reading the tags of parameter '/k' (ListTagsForResource)"
+    assert caught.value.message == "Failed to read the tags of parameter '/k' (ListTagsForResource)"
 
 
 def test_parameter_search_filters_by_tag_and_reads_every_page(ssm):

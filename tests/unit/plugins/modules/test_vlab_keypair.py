@@ -405,7 +405,7 @@ def test_aws_errors_name_the_operation(aws, run):
     aws.fail("DescribeKeyPairs", "UnauthorizedOperation")
     result = run(name="k24")
     assert result["failed"]
-    assert result["msg"].startswith("Failed while describing key pair 'k24' (DescribeKeyPairs): ")
+    assert result["msg"].startswith("Failed to describe key pair 'k24' (DescribeKeyPairs): ")
     assert result["error"]["code"] == "UnauthorizedOperation"
 
 
@@ -420,7 +420,7 @@ def test_throttling_is_retried(aws, run):
 def test_failed_store_rolls_the_new_key_pair_back(aws, run):
     aws.fail("CreateSecret", "AccessDeniedException")
     result = run(name="k26")
-    assert result["failed"] and "creating secret 'k26' (CreateSecret)" in result["msg"]
+    assert result["failed"] and "Failed to create secret 'k26' (CreateSecret)" in result["msg"]
     assert "the key pair created in this run was deleted again" in result["msg"]
     assert aws.key_pair("k26") is None
     assert run(name="k26")["actions"] == ["create_key_pair", "create_secret"]
@@ -437,7 +437,7 @@ def test_failed_rollback_says_what_is_left_and_how_to_fix_it(aws, run):
 def test_private_key_is_masked_even_in_errors(aws, run, monkeypatch):
     def echoing_create(_store, _name, value, *_args):
         error = ClientError({"Error": {"Code": "ValidationException", "Message": f"bad value {value}"}}, "CreateSecret")
-        raise keypair_api.KeypairAWSError(message="Failed while creating secret (CreateSecret)", exception=error)
+        raise keypair_api.KeypairAWSError(message="Failed to create secret (CreateSecret)", exception=error)
 
     monkeypatch.setattr(keypair_api.SecretsManagerStore, "create", echoing_create)
     result = run(name="k28")  # run() asserts that "PRIVATE KEY" is nowhere in the output
