@@ -75,8 +75,8 @@ def test_public_keys_are_parsed_and_weak_ones_refused():
 
 @pytest.mark.parametrize("kind, good, bad", [
     ("vlab_id", ["a", "3f2b8c1e-9d4a-4e6b-8f0c-1a2b3c4d5e6f"], ["", "A", "-a", "a_b", "a" * 37, "a\n"]),
-    ("fsx_file_system_id", ["fs-0123abcd", "fs-0123456789abcdef0", "fs-" + "a" * 18], ["fs-0123abc", "fs-" + "a" * 19,
-                                                                                     "fs-0123ABCD", "fsx-0123abcd"]),
+    ("fsx_file_system_id", ["fs-0123abcd", "fs-0123456789abcdef0", "fs-" + "a" * 18],
+     ["fs-0123abc", "fs-" + "a" * 19, "fs-0123ABCD", "fsx-0123abcd"]),
     ("efs_file_system_id", ["fs-0123abcd", "fs-" + "a" * 40], ["fs-0a", "fs-" + "a" * 41]),
     ("subnet_id", ["subnet-0123abcd", "subnet-00000000000000000"], ["subnet-0a", "subnet-0123456789", "sg-0123abcd"]),
     ("security_group_id", ["sg-0123abcd", "sg-0123456789abcdef0"], ["sg-0a", "subnet-0123abcd"]),
