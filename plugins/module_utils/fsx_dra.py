@@ -28,6 +28,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.names import FSX_FILE_SYSTEM_ID as _FILE_SYSTEM_ID
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.tags import tags_errors
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.tags import tags_match
 
@@ -59,7 +60,6 @@ REPLACE = "replace"
 RECREATE_FAILED = "recreate_failed"
 
 # The API's patterns and lengths (FileSystemId 11 to 21 characters, DataRepositoryAssociationId 13 to 23).
-_FILE_SYSTEM_ID = re.compile(r"fs-[0-9a-f]{8,18}")
 _ASSOCIATION_ID = re.compile(r"dra-[0-9a-f]{9,19}")
 # S3 bucket naming rules: 3 to 63 of a-z 0-9 . -, starting and ending with a letter or digit.
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")

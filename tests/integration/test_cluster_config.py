@@ -157,12 +157,41 @@ def test_every_tier_and_variant_renders_and_passes_the_schema(run_playbook, zone
     ({"cluster_config_site_tiers": {"debug": {"compute_resources": [
         {"name": "t3micro", "instance_type": "t3.micro", "max_count": -1}]}}},
      "Scheduling.SlurmQueues[0].ComputeResources[0].MaxCount: Must be greater than or equal to 1."),
+    ({"cluster_config_subnet_id": "subnet-0a"}, "cluster_config_subnet_id=subnet-0a (a subnet id (subnet- and 8 or 17"),
+    ({"cluster_config_security_group_ids": ["sg-0123abcd", "sg-x"]}, "cluster_config_security_group_ids=sg-0123abcd, sg-x"),
+    ({"cluster_config_home_efs_id": "fs-0a"}, "cluster_config_home_efs_id=fs-0a (an EFS file system id"),
+    ({"cluster_config_storage": "existing_fsx", "cluster_config_fsx_id": "fs-123"}, "an FSx file system id (fs- and 8 to 18"),
+    ({"cluster_config_accounting": "external", "cluster_config_munge_key_secret_arn": "munge"}, "accounting=external"),
+    ({"cluster_config_fsx_throughput": "fast"}, "cluster_config_fsx_throughput"),
 ])
 def test_bad_input_fails_naming_the_problem(run_playbook, zone, overrides, expected):
     run = run_playbook([{"name": "Render", "ansible.builtin.include_role": {"name": ROLE},
                          "vars": role_vars(zone, **overrides)}])
     assert run.rc != 0
     assert expected in run.stdout, run.stdout[-3000:]
+
+
+@pytest.mark.parametrize("missing", ["cluster_config_vlab_id", "cluster_config_subnet_id", "cluster_config_security_group_ids",
+                                     "cluster_config_home_efs_id", "cluster_config_ami_id"])
+def test_a_missing_required_variable_is_named(run_playbook, zone, missing):
+    variables = role_vars(zone)
+    del variables[missing]
+    run = run_playbook([{"name": "Render", "ansible.builtin.include_role": {"name": ROLE}, "vars": variables}])
+    assert run.rc != 0
+    assert f"missing required arguments: {missing}" in run.stdout, run.stdout[-3000:]
+
+
+def test_the_tiers_entry_point_merges_the_site_tiers_once(run_playbook):
+    """What a playbook checks a tier against (entry point tiers) is what the role renders from."""
+    run = run_playbook([
+        {"name": "Tiers", "ansible.builtin.include_role": {"name": ROLE, "tasks_from": "tiers"},
+         "vars": {"cluster_config_site_tiers": {"tiny": {"max_nodes": 2}, "debug": {"max_nodes": 4}}}},
+        {"name": "Keep", "ansible.builtin.set_fact": {"kept": "{{ cluster_config_merged_tiers }}"}},
+    ])
+    assert run.rc == 0, run.stdout[-3000:]
+    merged = run.results("Keep")["ansible_facts"]["kept"]
+    assert set(merged) == set(TIERS + ["tiny"]) and merged["debug"]["max_nodes"] == 4
+    assert merged["debug"]["compute_resources"] == [{"name": "t3micro", "instance_type": "t3.micro", "max_count": 8}]
 
 
 def test_uuid_ids_with_accounting_get_the_short_names(run_playbook, zone):

@@ -98,9 +98,9 @@ ACCOUNTING = {"slurm_accounting_cluster_name": "pcluster-v-p", "slurm_accounting
 def role_cases(zone):
     """(label, role, entry point, variables, expected text): each entry point only checks before it changes anything
     (cluster_config renders on the controller; the others' preflight task files assert only)."""
-    config = {"cluster_config_vlab_id": "v", "cluster_config_project_id": "p", "cluster_config_subnet_id": "subnet-0a",
-              "cluster_config_security_group_ids": ["sg-0a"], "cluster_config_home_efs_id": "fs-0a",
-              "cluster_config_ami_id": "ami-0a", "cluster_config_public_bucket": zone["buckets"]["public"],
+    config = {"cluster_config_vlab_id": "v", "cluster_config_project_id": "p", "cluster_config_subnet_id": "subnet-0a0a0a0a",
+              "cluster_config_security_group_ids": ["sg-0a0a0a0a"], "cluster_config_home_efs_id": "fs-0a0a0a0a",
+              "cluster_config_ami_id": "ami-0a0a0a0a", "cluster_config_public_bucket": zone["buckets"]["public"],
               "cluster_config_private_bucket": zone["buckets"]["private"], "cluster_config_scratch_bucket": zone["buckets"]["scratch"]}
     return [
         ("config tier unknown", "cluster_config", "main", dict(config, cluster_config_tier="huge"),

@@ -71,3 +71,41 @@ def test_public_keys_are_parsed_and_weak_ones_refused():
     assert weak.startswith("an RSA key of 2048 bits is too weak")
     assert public_key_error("ssh-ed25519 AAAAnot-base64").startswith("not a parseable public key")
     assert public_key_error("ssh-ed25519 AAAA\nssh-ed25519 AAAA").startswith("one line only")
+
+
+@pytest.mark.parametrize("kind, good, bad", [
+    ("vlab_id", ["a", "3f2b8c1e-9d4a-4e6b-8f0c-1a2b3c4d5e6f"], ["", "A", "-a", "a_b", "a" * 37, "a\n"]),
+    ("fsx_file_system_id", ["fs-0123abcd", "fs-0123456789abcdef0", "fs-" + "a" * 18],
+     ["fs-0123abc", "fs-" + "a" * 19, "fs-0123ABCD", "fsx-0123abcd"]),
+    ("efs_file_system_id", ["fs-0123abcd", "fs-" + "a" * 40], ["fs-0a", "fs-" + "a" * 41]),
+    ("subnet_id", ["subnet-0123abcd", "subnet-00000000000000000"], ["subnet-0a", "subnet-0123456789", "sg-0123abcd"]),
+    ("security_group_id", ["sg-0123abcd", "sg-0123456789abcdef0"], ["sg-0a", "subnet-0123abcd"]),
+    ("ami_id", ["ami-0123abcd", "ami-0123456789abcdef0"], ["ami-0a", "ami-0123456789abcdef0 "]),
+    ("arn", ["arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-AbCdEf", "arn:aws:s3:::bucket"],
+     ["", "arn:", "arn:aws:secretsmanager", "not an arn"]),
+    ("key_pair_name", ["k", "pcluster-v-p_sim", "a." + "b" * 253], ["", "-k", "bad key/name", "k" * 256]),
+])
+def test_each_kind_of_id_has_one_rule(kind, good, bad):
+    assert all(names.is_valid_id(value, kind) for value in good), kind
+    assert not any(names.is_valid_id(value, kind) for value in bad), kind
+    assert not names.is_valid_id(None, kind) and names.id_rule(kind)
+
+
+def test_an_unknown_kind_of_id_is_refused():
+    with pytest.raises(ValueError, match="no id rule 'bucket'"):
+        names.is_valid_id("b", "bucket")
+
+
+def test_the_database_log_group_and_prefix_follow_the_rule():
+    found = names.project_names("vlab1", "p-1", "database")
+    assert found["database"] == "pcluster_vlab1_p_1" == names.database_name(found["cluster"])
+    assert found["job_log_group"] == "/obi/hpc/vlab1/p-1" and found["project_prefix"] == "vlab1/p-1"
+
+
+def test_a_cluster_given_is_the_one_its_names_follow():
+    vlab, project = str(uuid.uuid4()), str(uuid.uuid4())
+    given = names.project_names(vlab, project, "off", "pcluster-old-form")
+    assert (given["cluster"], given["admin_key"], given["sim_key"]) == ("pcluster-old-form", "pcluster-old-form",
+                                                                        "pcluster-old-form_sim")
+    assert given["database"] == "pcluster_old_form" and given["fsx"] == f"{vlab[:14]}-{project[:15]}"
+    assert names.project_names(vlab, project, "off", "") == names.project_names(vlab, project, "off")
