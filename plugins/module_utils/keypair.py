@@ -37,6 +37,7 @@ from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import names
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import tags as tag_checks
 
 KEY_TYPES = ("ed25519", "rsa")
@@ -50,13 +51,13 @@ TAG_KEY_PAIR = TAG_PREFIX + "key_pair"
 # Where a private key goes in SSM Parameter Store when secret_name is not given.
 SSM_PATH = "/obi/hpc_provisioner/keypairs/"
 
-NAME_MAX = 255  # EC2 key pair names
+NAME_MAX = names.KEY_PAIR_NAME_MAX  # EC2 key pair names
 # The secret name is recorded in a tag value on the key pair, and tag values stop at 256 characters.
 SECRET_NAME_MAX = 256
 DESCRIPTION_MAX = {"secretsmanager": 2048, "ssm": 1024}
 KMS_KEY_ID_MAX = 2048
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_NAME = names.KEY_PAIR_NAME
 _SECRETSMANAGER_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]+")
 _SSM_NAME = re.compile(r"[A-Za-z0-9/_.-]+")
 _SSM_MAX_LEVELS = 15

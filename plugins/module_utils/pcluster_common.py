@@ -13,11 +13,13 @@ prepared for aws-parallelcluster, which reads its endpoint, region and credentia
 import os
 import re
 
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import names
+
 # ParallelCluster's own limits (pcluster.constants: PCLUSTER_NAME_REGEX, PCLUSTER_NAME_MAX_LENGTH[_SLURM_ACCOUNTING]).
 # The library's API pattern is ^[a-zA-Z][a-zA-Z0-9-]+$, so a name has at least two characters.
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]+$")
-NAME_MAX_LENGTH = 60
-NAME_MAX_LENGTH_SLURM_ACCOUNTING = 40
+NAME_MAX_LENGTH = names.CLUSTER_NAME_MAX
+NAME_MAX_LENGTH_SLURM_ACCOUNTING = names.CLUSTER_NAME_MAX_SLURM_ACCOUNTING
 
 # The cost tags that the provisioner puts on every cluster, and that the info module filters by.
 COST_TAG_VLAB = "obp:costcenter:vlabid"
