@@ -23,3 +23,9 @@ def test_refused_with_field_names():
 def test_not_a_list():
     with pytest.raises(AnsibleFilterError, match="must be a list"):
         rest_access_error({"cidr": "10.0.0.0/16"})
+
+
+def test_rs256_jwks_filter():
+    rs256_jwks = FilterModule().filters()["rs256_jwks"]
+    with pytest.raises(AnsibleFilterError, match="^slurm_rest_jwks: has no RS256 signing key"):
+        rs256_jwks({"keys": []}, "slurm_rest_jwks")
