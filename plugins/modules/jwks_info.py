@@ -19,7 +19,7 @@ description:
   - Refuses, naming the option, an invalid or unreachable URL, a discovery document without issuer or C(jwks_uri) or
     naming another issuer, a JWKS that is not JSON, holds a private key, or has no RS256 signing key of at least
     2048 bits.
-  - Runs where the playbook runs it (the controller: the cluster has no internet access). It never writes anything.
+  - Runs where the playbook runs it, the controller (the cluster has no internet access). It never writes anything.
   - Not an AWS module, so not in the collection's C(aws) action group.
 author:
   - Open Brain Institute HPC team (@openbraininstitute)

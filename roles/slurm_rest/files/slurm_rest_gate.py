@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 
 # Copyright: Open Brain Institute
@@ -245,7 +245,7 @@ def make_handler(policy, config):
             if token is not None and bearer is not None:
                 raise Refused(401, "both X-SLURM-USER-TOKEN and Authorization given")
             if bearer is not None:
-                scheme, _, value = bearer.partition(" ")
+                scheme, _sep, value = bearer.partition(" ")
                 if scheme.lower() != "bearer" or not value.strip():
                     raise Refused(401, "Authorization is not a Bearer token")
                 token = value.strip()

@@ -234,8 +234,8 @@ def call(url, headers=None, body=None):
 def test_gate_forwards_with_slurm_headers(gate_url, realm_key):
     url, received = gate_url
     token = realm_key.token()
-    status, body = call(url + "/slurm/v0.0.40/job/submit", {"Authorization": "Bearer " + token,
-                                                           "Content-Type": "application/json"}, b'{"job": {}}')
+    headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+    status, body = call(url + "/slurm/v0.0.40/job/submit", headers, b'{"job": {}}')
     assert (status, body) == (200, {"job_id": 42})
     forwarded = received[-1]
     assert forwarded["path"] == "/slurm/v0.0.40/job/submit" and forwarded["body"] == b'{"job": {}}'

@@ -14,11 +14,13 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.obi.hpc_provisioner.plugins.modules import jwks_info
 
 
+def b64int(value):
+    return base64.urlsafe_b64encode(value.to_bytes((value.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+
 
 def rsa_jwk(kid, **extra):
     numbers = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_numbers()
-    b64 = lambda v: base64.urlsafe_b64encode(v.to_bytes((v.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()  # noqa: E731
-    return {"kty": "RSA", "kid": kid, "n": b64(numbers.n), "e": b64(numbers.e), **extra}
+    return {"kty": "RSA", "kid": kid, "n": b64int(numbers.n), "e": b64int(numbers.e), **extra}
 
 
 class Realm:

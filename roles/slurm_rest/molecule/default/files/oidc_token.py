@@ -30,11 +30,13 @@ def issue(issuer, subject):
                                     "scope": "openid profile", "state": "molecule"})
     request = urllib.request.Request(f"{issuer}/oauth2/authorize?{query}", method="POST",
                                      data=urllib.parse.urlencode({"sub": subject}).encode())
+    location = ""
     try:
         urllib.request.build_opener(NoRedirect).open(request, timeout=10)
-        raise SystemExit("oidc_token.py: the provider did not redirect")
     except urllib.error.HTTPError as error:
         location = error.headers.get("Location", "")
+    if not location:
+        raise SystemExit("oidc_token.py: the provider did not redirect")
     code = urllib.parse.parse_qs(urllib.parse.urlparse(location).query)["code"][0]
     data = urllib.parse.urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
                                    "client_id": CLIENT, "client_secret": "molecule"}).encode()
