@@ -216,7 +216,14 @@ def test_diff_never_shows_key_material(aws, run):
 
 # ------------------------------------------------------------------------------------------- half states
 
-def test_key_pair_without_secret_fails_without_writing(aws, run):
+@pytest.fixture
+def short_concurrent_run_window(monkeypatch):
+    """A key pair made seconds ago without its secret may be a concurrent run's: the module waits for that run's secret
+    for CONCURRENT_RUN_SECONDS (120) before it fails. 2 s keeps that wait, and the failure after it, in the test."""
+    monkeypatch.setattr(kp, "CONCURRENT_RUN_SECONDS", 2)
+
+
+def test_key_pair_without_secret_fails_without_writing(aws, run, short_concurrent_run_window):
     aws.ec2.create_key_pair(KeyName="k9", KeyType="ed25519")
     result = run(name="k9")
     assert result["failed"] and result["half_state"] == "key_pair_without_secret"
@@ -426,7 +433,7 @@ def test_failed_store_rolls_the_new_key_pair_back(aws, run):
     assert run(name="k26")["actions"] == ["create_key_pair", "create_secret"]
 
 
-def test_failed_rollback_says_what_is_left_and_how_to_fix_it(aws, run):
+def test_failed_rollback_says_what_is_left_and_how_to_fix_it(aws, run, short_concurrent_run_window):
     aws.fail("CreateSecret", "AccessDeniedException")
     aws.fail("DeleteKeyPair", "UnauthorizedOperation")
     result = run(name="k27")
