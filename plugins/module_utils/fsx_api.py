@@ -94,16 +94,12 @@ class FsxApi:
 
     def associations(self, file_system_id=None):
         """All associations, of one file system when ``file_system_id`` is given, following every page."""
-        return self._associations_of(file_system_id) if file_system_id else self._all_associations()
+        filters = [{"Name": "file-system-id", "Values": [file_system_id]}] if file_system_id else []
+        return self._associations(filters, file_system_id or "all file systems")
 
-    @FsxErrorHandler.common_error_handler("describe the data repository associations of {file_system_id}")
-    def _associations_of(self, file_system_id):
-        return _pages(self.client.describe_data_repository_associations, "Associations",
-                      Filters=[{"Name": "file-system-id", "Values": [file_system_id]}], MaxResults=PAGE_SIZE)
-
-    @FsxErrorHandler.common_error_handler("describe the data repository associations of all file systems")
-    def _all_associations(self):
-        return _pages(self.client.describe_data_repository_associations, "Associations", Filters=[],
+    @FsxErrorHandler.common_error_handler("describe the data repository associations of {subject}")
+    def _associations(self, filters, subject):  # pylint: disable=unused-argument  # subject: the error's wording
+        return _pages(self.client.describe_data_repository_associations, "Associations", Filters=filters,
                       MaxResults=PAGE_SIZE)
 
     @FsxErrorHandler.list_error_handler("describe data repository association {association_id}")
