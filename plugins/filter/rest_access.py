@@ -4,13 +4,15 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """The Slurm REST API's filters, with module_utils/jwks.py's rules: rest_access_error (who may reach a cluster's REST
-API: at least one CIDR block or security group, none open to the whole internet) and rs256_jwks (a JWKS reduced to the
+API: at least one CIDR block or security group, none open to the whole internet), rest_ingress_rules (those sources as
+the REST port's security group rules) and rs256_jwks (a JWKS reduced to the
 RS256 signing keys that Slurm reads, as the module jwks_info returns it, for a JWKS given directly)."""
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.jwks import JwksError
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.jwks import rest_access_error as _rest_access_error
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.jwks import rest_ingress_rules
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.jwks import rs256_jwks as _rs256_jwks
 
 
@@ -33,4 +35,4 @@ class FilterModule:
     """The Slurm REST API's filters."""
 
     def filters(self):
-        return {"rest_access_error": rest_access_error, "rs256_jwks": rs256_jwks}
+        return {"rest_access_error": rest_access_error, "rest_ingress_rules": rest_ingress_rules, "rs256_jwks": rs256_jwks}

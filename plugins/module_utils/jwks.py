@@ -179,3 +179,17 @@ def rest_access_error(cidrs, security_groups, cidr_field="allowed_cidrs", sg_fie
     errors += [f"{sg_field}: '{g}' is not a security group id (sg-...)" for g in security_groups
                if not SECURITY_GROUP_ID.match(str(g).strip())]
     return "; ".join(errors) or None
+
+
+def rest_ingress_rules(cidrs, security_groups, port):
+    """The REST port's ingress rules (amazon.aws.ec2_security_group's ``rules``) for sources that rest_access_error took:
+    one rule for the IPv4 blocks, one for the IPv6 blocks, one per security group."""
+    blocks = [ipaddress.ip_network(str(c).strip(), strict=False) for c in cidrs or [] if str(c).strip()]
+    base = {"proto": "tcp", "ports": [int(port)], "rule_desc": "Slurm REST API"}
+    rules = []
+    for family, key in ((4, "cidr_ip"), (6, "cidr_ipv6")):
+        chosen = [str(block) for block in blocks if block.version == family]
+        if chosen:
+            rules.append(dict(base, **{key: chosen}))
+    rules += [dict(base, group_id=str(group).strip()) for group in security_groups or [] if str(group).strip()]
+    return rules
