@@ -2,12 +2,14 @@
 bad input fails naming the valid values; Lustre passes pcluster's create dryrun on the seeded landing zone."""
 # pylint: disable=missing-function-docstring  # the test names say what they check
 
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
 from emulator.seed import seed
+from oidc_realm import rsa_jwk
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import names
 
@@ -123,8 +125,13 @@ def test_every_tier_and_variant_renders_and_passes_the_schema(run_playbook, zone
     infra = zone["buckets"]["infra_assets"]
     node_action = {"Script": f"s3://{infra}/hpc_provisioner/node/on_node_configured.sh",
                    "Args": [f"s3://{infra}/hpc_provisioner/node/obi.tar.gz", f"s3://{infra}/hpc_provisioner/node/vars.yml"]}
-    # The head node runs it again after an update (ParallelCluster rewrites its Slurm configuration then).
-    assert efs_only["HeadNode"]["CustomActions"] == {"OnNodeConfigured": node_action, "OnNodeUpdated": node_action}
+    # The head node runs it again after an update (ParallelCluster rewrites its Slurm configuration then), with the node
+    # variables' digest as a third argument: their change alone changes the configuration.
+    updated = efs_only["HeadNode"]["CustomActions"]["OnNodeUpdated"]
+    assert efs_only["HeadNode"]["CustomActions"]["OnNodeConfigured"] == node_action
+    assert updated["Script"] == node_action["Script"] and updated["Args"][:2] == node_action["Args"]
+    assert re.fullmatch("[0-9a-f]{64}", updated["Args"][2])
+    assert updated["Args"][2] != rendered(run, "debug")["HeadNode"]["CustomActions"]["OnNodeUpdated"]["Args"][2]
     assert queue_of(efs_only)["CustomActions"] == {"OnNodeConfigured": node_action}
     mounts = {m["path"]: m for m in node_vars(run, "efs_only")["node_bootstrap_s3_mounts"]}
     assert mounts["/obi/data/scratch"] == {"path": "/obi/data/scratch", "bucket": zone["buckets"]["scratch"],
@@ -229,18 +236,40 @@ def test_lustre_config_passes_pcluster_dryrun(emu, run_playbook, zone):
     assert yaml.safe_dump(dryrun.get("validation_messages"))
 
 
+REST_GROUP = "sg-0a1b2c3d4e5f60718"
+# The slurm_rest role's variables as the lifecycle passes them (create.yml, lifecycle_slurm_rest_vars).
+REST_VARS = {"slurm_rest_jwks": {"keys": [rsa_jwk("key-1", alg="RS256", use="sig")]}, "slurm_rest_token_issuer": "",
+             "slurm_rest_allowed_cidrs": ["10.20.0.0/16"], "slurm_rest_allowed_security_groups": [],
+             "slurm_rest_allowed_clients": [], "slurm_rest_port": 6820, "slurm_rest_user_claim": "preferred_username",
+             "slurm_rest_max_token_lifespan": 3600}
+
+
 @pytest.mark.parametrize("label, overrides, role", [
     ("job-logs", {"cluster_config_job_logs_enabled": True}, "cloudwatch_logs"),
     ("accounting-database", {"cluster_config_accounting": "database"}, "slurm_accounting"),
     ("accounting-external", {"cluster_config_accounting": "external"}, "slurm_accounting"),
+    ("slurm-rest", {"cluster_config_accounting": "database", "cluster_config_slurm_rest": REST_VARS,
+                    "cluster_config_head_node_security_group_ids": [REST_GROUP]}, "slurm_rest"),
 ])
 def test_the_head_node_variables_pass_the_head_node_roles_checks(run_playbook, zone, label, overrides, role):
     """What the head node gets (as the entry script passes it: -e @vars) passes the role's own preflight checks."""
     run = run_playbook(render_tasks({label: role_vars(zone, **overrides)}))
     assert run.rc == 0, run.stdout[-3000:]
     head = node_vars(run, label)
-    assert head["node_job_logs"] is (role == "cloudwatch_logs") and head["node_accounting"] is (role == "slurm_accounting")
-    if role == "cloudwatch_logs":
+    assert head["node_job_logs"] is (role == "cloudwatch_logs") and head["node_slurm_rest"] is (role == "slurm_rest")
+    assert head["node_accounting"] is (role in ("slurm_accounting", "slurm_rest"))
+    if role == "slurm_rest":
+        # ParallelCluster's Slurm and, with accounting database, its slurmdbd on the head node; the lifecycle's values.
+        assert (head["slurm_rest_conf_dir"], head["slurm_rest_install_packages"], head["slurm_rest_accounting"]) == (
+            "/opt/slurm/etc", False, True)
+        assert (head["slurm_rest_slurmdbd_service"], head["slurm_rest_slurmdbd_conf_path"]) == (
+            "slurmdbd", "/opt/slurm/etc/slurmdbd.conf")
+        assert head["slurm_rest_allowed_users"] == ["sim"] and head["slurm_rest_port"] == 6820
+        config = rendered(run, label)
+        assert {t["Key"]: t["Value"] for t in config["Tags"]}["obi:slurm_rest_port"] == "6820"
+        assert config["HeadNode"]["Networking"]["SecurityGroups"] == [zone["security_group_id"], REST_GROUP]
+        assert queue_of(config)["Networking"]["SecurityGroups"] == [zone["security_group_id"]]
+    elif role == "cloudwatch_logs":
         assert head["cloudwatch_logs_log_group"] == "/obi/hpc/vlab-cc/proj-cc"
         assert head["cloudwatch_logs_create_log_group"] is False  # made from the controller
         assert head["cloudwatch_logs_slurm_conf_path"] == "/opt/slurm/etc/slurm.conf"
@@ -251,5 +280,6 @@ def test_the_head_node_variables_pass_the_head_node_roles_checks(run_playbook, z
         assert head.get("slurm_accounting_storage_host") == ("10.0.250.10" if label == "accounting-external" else None)
     checked = run_playbook([{"name": "Preflight", "ansible.builtin.include_role": {
         "name": f"obi.hpc_provisioner.{role}", "tasks_from": "preflight"}}],
-        extra_vars=dict(head, slurm_accounting_dbd_host="ip-10-0-0-10"), name="preflight")
+        extra_vars=dict(head, slurm_accounting_dbd_host="ip-10-0-0-10", slurm_rest_slurm_version="24.11.5"),
+        name="preflight")
     assert checked.rc == 0, checked.stdout[-3000:]

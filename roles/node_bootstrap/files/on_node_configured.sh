@@ -3,12 +3,14 @@
 # obi.hpc_provisioner.node on this node with ansible-playbook --connection local: the node_bootstrap role on
 # every node, and on the head node the cloudwatch_logs and slurm_accounting roles when the vars enable them.
 #
-#   on_node_configured.sh COLLECTION_TARBALL_OR_DIR VARS_FILE
+#   on_node_configured.sh COLLECTION_TARBALL_OR_DIR VARS_FILE [DIGEST]
 #
 # COLLECTION_TARBALL_OR_DIR  obi-hpc_provisioner-*.tar.gz (local path or s3:// URI, fetched with the aws CLI)
 #                            or an installed collections directory
 # VARS_FILE                  YAML/JSON with the cluster's node variables (local path or s3:// URI), as the
 #                            cluster_config role renders them
+# DIGEST                     ignored: OnNodeUpdated passes the node variables' SHA-256, so that the cluster's
+#                            configuration changes when they do and pcluster update runs OnNodeUpdated
 #
 # ansible-core is taken from $OBI_ANSIBLE_VENV (default /opt/obi/ansible), created with pip on first use from
 # the first Python >= 3.10 found ($PYTHON, python3.13 ... python3.10, ParallelCluster's own pyenv Pythons,
@@ -18,8 +20,8 @@
 # changes what differs.
 set -euo pipefail
 
-if [[ $# -ne 2 ]]; then
-    echo "usage: $0 COLLECTION_TARBALL_OR_DIR VARS_FILE" >&2
+if [[ $# -lt 2 || $# -gt 3 ]]; then
+    echo "usage: $0 COLLECTION_TARBALL_OR_DIR VARS_FILE [DIGEST]" >&2
     exit 2
 fi
 SOURCE="$1"
