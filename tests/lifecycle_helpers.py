@@ -57,8 +57,8 @@ def orphans(emu, vlab, infra_bucket=None):
     """Everything the collection made for a project of ``vlab`` whose cluster does not exist: must be empty after any flow.
 
     Key pairs and their secrets, subnet claims, the project's DRAs, stacks of a cluster that is gone (nested leftovers),
-    its log groups, and its node assets in the infra bucket. A resource is the vlab's by its cost tag
-    (obp:costcenter:vlabid), its claim attribute or node variables (vlab_id), or else by the old name form
+    its REST security group, its log groups, and its node assets in the infra bucket. A resource is the vlab's by its
+    cost tag (obp:costcenter:vlabid), its claim attribute or node variables (vlab_id), or else by the old name form
     pcluster-<vlab>-...: short names (a digest of both ids) say nothing of the vlab. One vlab per test file: the
     session's emulator also holds what other test files made on purpose.
     """
@@ -96,6 +96,10 @@ def orphans(emu, vlab, infra_bucket=None):
     for stack in _stacks(emu):
         tags = _tags(stack)
         check("stack", stack["StackName"], tags.get("parallelcluster:cluster-name"), tags.get(VLAB_TAG))
+    for group in ec2.describe_security_groups()["SecurityGroups"]:
+        if group["GroupName"].endswith(REST_GROUP_SUFFIX):
+            check("security group", group["GroupName"], group["GroupName"].removesuffix(REST_GROUP_SUFFIX),
+                  _tags(group).get(VLAB_TAG))
     if infra_bucket:
         s3 = emu.client("s3")
         listed = s3.list_objects_v2(Bucket=infra_bucket, Prefix="hpc_provisioner/node/clusters/").get("Contents", [])
@@ -118,6 +122,7 @@ def orphans(emu, vlab, infra_bucket=None):
 
 
 VLAB_TAG = "obp:costcenter:vlabid"
+REST_GROUP_SUFFIX = "-slurm-rest"  # the head node's REST security group (playbooks/vars/lifecycle.yml)
 
 
 def _tags(resource):

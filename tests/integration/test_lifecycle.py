@@ -42,6 +42,9 @@ NODE_VARS = "hpc_provisioner/node/clusters/pcluster-lcyv-p1/node_vars.yml"
 CLUSTER_COLLECTION = "hpc_provisioner/node/clusters/pcluster-lcyv-p1/collection.tar.gz"
 
 
+# The Workflow Service's network, for the REST cases that fail on something else.
+REST_ACCESS = {"hpc_slurm_rest_allowed_cidrs": ["10.20.0.0/16"]}
+
 BAD_INPUTS = [
     ({"vlab_id": "Bad_Vlab"}, 'vlab_id: "Bad_Vlab" is not valid: required, lower-case letters'),
     ({"project_id": ""}, 'project_id: "" is not valid: required'),
@@ -61,6 +64,16 @@ BAD_INPUTS = [
     ({"admin_ssh_key_name": "bad key/name"}, 'admin_ssh_key_name: "bad key/name" is not valid: an EC2 key pair name'),
     ({"storage": "existing_fsx", "hpc_existing_fsx_id": ""}, "storage existing_fsx needs hpc_existing_fsx_id"),
     ({"accounting": "external"}, "accounting external needs hpc_external_slurmdbd_host, hpc_munge_key_secret_arn"),
+    ({"slurm_rest": "sometimes"}, 'slurm_rest: "sometimes" is not valid: a boolean'),
+    ({"slurm_rest": True, **REST_ACCESS}, "slurm_rest needs exactly one: the Keycloak realm's URL, or a JWKS given directly"),
+    ({"slurm_rest": True, "hpc_slurm_rest_jwks": {"keys": []}, "hpc_slurm_rest_allowed_cidrs": ["0.0.0.0/0"]},
+     "hpc_slurm_rest_allowed_cidrs: '0.0.0.0/0' opens slurmrestd to the whole internet"),
+    ({"slurm_rest": True, "hpc_slurm_rest_realm_url": "http://keycloak.example.org/realms/SBO", **REST_ACCESS},
+     "hpc_slurm_rest_realm_url: 'http://keycloak.example.org/realms/SBO' must use https"),
+    ({"slurm_rest": True, "hpc_slurm_rest_realm_url": "http://127.0.0.1:9/realms/SBO", **REST_ACCESS},
+     "hpc_slurm_rest_realm_url: cannot read http://127.0.0.1:9/realms/SBO/.well-known/openid-configuration"),
+    ({"slurm_rest": True, "hpc_slurm_rest_jwks": {"keys": [{"kty": "EC", "kid": "e1", "crv": "P-256"}]}, **REST_ACCESS},
+     "hpc_slurm_rest_jwks: has no RS256 signing key"),
     ({"hpc_site_tiers": {"debug": {"compute_resources": [{"name": "t3micro", "instance_type": "t3.micro",
                                                           "max_count": -1}]}}}, "MaxCount: Must be greater"),
     # Caught by an AWS read, still before the first write.
