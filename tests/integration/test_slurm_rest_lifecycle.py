@@ -98,7 +98,8 @@ def test_rest_api_from_create_to_delete(emu, run_playbook, site, realm):
         assert updated.stats_data["slurmRestUrl"] == stats["slurmRestUrl"]
 
         # Turned off: the port closes (the group keeps no rule), and describe hands back no REST endpoint.
-        closed = lifecycle(run_playbook, "update", rest_site, wait=True, **dict(request, slurm_rest=False))
+        closed = lifecycle(run_playbook, "update", rest_site, wait=True, vlab_id=vlab_id, project_id=project_id,
+                           slurm_rest=False)
         assert closed.rc == 0, closed.stdout[-4000:]
         assert rest_group(emu, cluster)["IpPermissions"] == []
         assert node_vars(emu, site, cluster)["node_slurm_rest"] is False
