@@ -47,8 +47,9 @@ run_suite() {
 # tee's; exit 5 (no test collected or run) is a failure too.
 pytest_suite() {
     local rc
-    # Two workers (the machines have 2 cores); each gets whole test files and its own emulator.
-    python -m pytest tests -p no:cacheprovider -W ignore::DeprecationWarning -n 2 --dist loadfile "$@" 2>&1 \
+    # Two workers (the machines have 2 cores); each gets whole test files and its own emulator. The 25 slowest tests
+    # are listed before the closing line (where the time goes).
+    python -m pytest tests -p no:cacheprovider -W ignore::DeprecationWarning -n 2 --dist loadfile --durations=25 "$@" 2>&1 \
         | tee "$HPC_TEST_OUTPUTS/pytest.log"
     rc=${PIPESTATUS[0]}
     # Its closing line ("== 3 failed, 250 passed in 1800.00s (0:30:00) ==", without the = with -q) also goes into
