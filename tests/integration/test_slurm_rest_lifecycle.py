@@ -50,11 +50,6 @@ def head_node_groups(emu, cluster):
     return {g["GroupId"] for g in instance["SecurityGroups"]}
 
 
-def task_result(run, name):
-    return next(task["hosts"]["localhost"] for play in run.json["plays"] for task in play["tasks"]
-                if task["task"]["name"] == name)
-
-
 def test_rest_api_from_create_to_delete(emu, run_playbook, site, realm):
     vlab_id, project_id = str(uuid.uuid4()), str(uuid.uuid4())
     cluster = names.cluster_name(vlab_id, project_id)
@@ -94,7 +89,7 @@ def test_rest_api_from_create_to_delete(emu, run_playbook, site, realm):
         updated = lifecycle(run_playbook, "update", rest_site, wait=True, **request)
         assert updated.rc == 0, updated.stdout[-4000:]
         assert [k["kid"] for k in node_vars(emu, site, cluster)["slurm_rest_jwks"]["keys"]] == ["key-2"]
-        assert "update" in task_result(updated, "The cluster")["actions"]
+        assert "update" in updated.results("The cluster")["actions"]
         assert updated.stats_data["slurmRestUrl"] == stats["slurmRestUrl"]
 
         # Turned off: the port closes (the group keeps no rule), and describe hands back no REST endpoint.
