@@ -1,6 +1,7 @@
 """Helpers of the tests that run the lifecycle playbooks (create, describe, list, update, delete) on the emulator."""
 
 import re
+import threading
 
 import yaml
 
@@ -28,6 +29,21 @@ def lifecycle(run_playbook, playbook, site, name=None, **extra):
     run = run_playbook(text, extra_vars=dict(site, **extra), name=name or playbook)
     run.stats_data = run.json.get("global_custom_stats", {})
     return run
+
+
+def run_together(*calls):
+    """Run the calls at once (threads); their results in order."""
+    results = [None] * len(calls)
+
+    def run(index, call):
+        results[index] = call()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(900)
+    return results
 
 
 def writes(emu):

@@ -7,13 +7,12 @@ on; two creates for one project race, then two deletes, then a create and a dele
 # pylint: disable=missing-function-docstring  # the test names say what they check
 
 import ipaddress
-import threading
 import time
 import uuid
 
 import pytest
 
-from lifecycle_helpers import claims, clusters, lifecycle, orphans
+from lifecycle_helpers import claims, clusters, lifecycle, orphans, run_together
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import names
 
@@ -24,21 +23,6 @@ SUBNETS = 3
 @pytest.fixture(name="vlab", scope="module")
 def fixture_vlab():
     return str(uuid.uuid4())
-
-
-def run_together(*calls):
-    """Run the calls at once (threads); their results in order."""
-    results = [None] * len(calls)
-
-    def run(index, call):
-        results[index] = call()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(900)
-    return results
 
 
 def key_arns(stats):

@@ -1,7 +1,7 @@
 """The Slurm REST API through the lifecycle (slurm_rest=true), on the emulator over HTTP, with UUID4 ids.
 
-The realm is a test Keycloak served on 127.0.0.1 (tests/oidc_realm.py); the controller fetches its JWKS at create and
-update and delivers it in the node variables; the head node's security group lets in the Workflow Service's CIDR only;
+The realm is a test Keycloak served on 127.0.0.1 (tests/oidc_realm.py); two creates race; the controller fetches its
+JWKS at create and update and delivers it in the node variables; the head node's security group lets in the Workflow Service's CIDR only;
 set_stats hands back slurmRestUrl; a rotated key reaches the node variables with an update (and changes OnNodeUpdated,
 so that pcluster runs it); turned off by an update, the port closes; delete removes the security group. What the head node does with these variables is the
 slurm_rest role's Molecule scenario.
@@ -13,7 +13,7 @@ import uuid
 import pytest
 import yaml
 
-from lifecycle_helpers import lifecycle, orphans, writes
+from lifecycle_helpers import lifecycle, orphans, run_together, writes
 from oidc_realm import Realm, rsa_jwk
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import names
 
@@ -57,10 +57,15 @@ def test_rest_api_from_create_to_delete(emu, run_playbook, site, realm):
     rest_site = dict(site, hpc_slurm_rest_realm_url=realm_url, hpc_slurm_rest_allowed_cidrs=[WORKFLOW_SERVICE])
     request = {"vlab_id": vlab_id, "project_id": project_id, "slurm_rest": True}
     try:
-        created = lifecycle(run_playbook, "create", rest_site, wait=True, **request)
-        assert created.rc == 0, created.stdout[-4000:]
+        # Two jobs for one project at once (AWX allows it): both succeed, with one group and one endpoint.
+        created, twin = run_together(
+            lambda: lifecycle(run_playbook, "create", rest_site, name="create-first", wait=True, **request),
+            lambda: lifecycle(run_playbook, "create", rest_site, name="create-second", wait=True, **request))
+        for run in (created, twin):
+            assert run.rc == 0, run.stdout[-4000:]
         stats = created.stats_data
         assert stats["slurmRestUrl"] == f"http://{stats['headNodeAddress']}:6820", stats
+        assert twin.stats_data["slurmRestUrl"] == stats["slurmRestUrl"]
 
         group = rest_group(emu, cluster)
         assert [(p["IpProtocol"], p["FromPort"], p["ToPort"], [r["CidrIp"] for r in p["IpRanges"]], p["UserIdGroupPairs"])
