@@ -118,10 +118,11 @@ def test_create_describe_list_update_delete(emu, run_playbook, site, zone):
     assert described.stats_data["cluster"]["cluster_name"] == "pcluster-lcyv-p1"
     assert described.stats_data["user_private_ssh_key_arn"] == stats["user_private_ssh_key_arn"]
 
-    listed = lifecycle(run_playbook, "list", site, vlab_id="lcyv")
-    assert listed.rc == 0, listed.stdout[-3000:]
-    assert {"clusterName": "pcluster-lcyv-p1", "vlab_id": "lcyv", "project_id": "p1"}.items() <= \
-        next(c for c in listed.stats_data["clusters"] if c["clusterName"] == "pcluster-lcyv-p1").items()
+    for of_vlab in ({"vlab_id": "lcyv"}, {}):  # one vlab's clusters, and every cluster (vlab_id is optional)
+        listed = lifecycle(run_playbook, "list", site, **of_vlab)
+        assert listed.rc == 0, listed.stdout[-3000:]
+        assert {"clusterName": "pcluster-lcyv-p1", "vlab_id": "lcyv", "project_id": "p1"}.items() <= \
+            next(c for c in listed.stats_data["clusters"] if c["clusterName"] == "pcluster-lcyv-p1").items()
 
     infra = emu.client("s3")
     node_vars = yaml.safe_load(infra.get_object(Bucket=site["hpc_infra_bucket"], Key=NODE_VARS)["Body"].read())
