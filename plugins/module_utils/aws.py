@@ -11,7 +11,9 @@ on AWS's transient server errors and on lost connections.
 
 One layer per call:
 - The modules' own clients (``client()``) retry with ``RETRY`` (amazon.aws's AWSRetry) and have botocore's
-  retries turned off, so that its attempts do not nest inside AWSRetry's tries.
+  retries turned off, so that its attempts do not nest inside AWSRetry's tries. A module has one client per
+  service, all made from one boto3 session: amazon.aws's ``module.client()`` makes a new session for each client,
+  which loads botocore's endpoint rules and service list again (5 clients: 0.63 s on new sessions, 0.30 s on one).
 - aws-parallelcluster makes its own boto3 clients, which no decorator reaches: it gets the same number of
   attempts from botocore's standard retry mode, through the process environment (``SDK_RETRY_ENVIRONMENT``).
 
@@ -20,11 +22,13 @@ Functions that may be given a plain boto3 client make it retry the same way with
 """
 
 try:
+    import boto3
     import botocore.config
     from botocore.exceptions import ClientError, ConnectionError as SdkConnectionError, HTTPClientError
 except ImportError:  # AnsibleAWSModule reports the missing boto3/botocore
     ClientError = SdkConnectionError = HTTPClientError = type("NoBotocore", (Exception,), {})
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
@@ -58,9 +62,31 @@ RETRY = HpcRetry.jittered_backoff(retries=RETRY_ATTEMPTS, delay=1, max_delay=20,
 
 
 def client(module, service):
-    """The module's boto3 client for ``service``: calls made with ``aws_retry=True`` retry by ``RETRY``, and only by it."""
-    no_sdk_retries = botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 1})
-    return module.client(service, retry_decorator=RETRY, config=no_sdk_retries)
+    """The module's boto3 client for ``service``: calls made with ``aws_retry=True`` retry by ``RETRY``, and only by it.
+
+    Made once per module and service, from the module's one boto3 session, with the connection options that
+    amazon.aws's ``module.client()`` would use (region, endpoint_url, credentials or profile, certificates, aws_config).
+    """
+    made = vars(module).setdefault("_hpc_aws", {"session": None, "clients": {}})
+    if service not in made["clients"]:
+        made["clients"][service] = RetryingBotoClientWrapper(_new_client(module, service, made), RETRY)
+    return made["clients"][service]
+
+
+def _new_client(module, service, made):
+    region, endpoint_url, options = get_aws_connection_info(module)
+    profile = options.pop("profile_name", None)
+    config = botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 1})
+    user_config = options.pop("aws_config", None)
+    if user_config is not None:
+        config = user_config.merge(config)  # the collection's retry settings win
+    try:
+        if made["session"] is None:
+            made["session"] = boto3.session.Session(profile_name=profile)
+        return made["session"].client(service, region_name=region, endpoint_url=endpoint_url, config=config, **options)
+    except (ValueError, botocore.exceptions.BotoCoreError) as error:
+        module.fail_json_aws(error, msg=f"Cannot connect to AWS ({service})")
+        raise  # not reached: fail_json_aws exits
 
 
 def retrying(aws_client):

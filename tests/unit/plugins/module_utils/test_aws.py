@@ -59,21 +59,31 @@ def test_pcluster_s_clients_get_the_same_attempts():
 
 
 class FakeModule:
-    """Stands in for AnsibleAWSModule.client: records the arguments and builds a real boto3 client, wrapped in
-    amazon.aws's retrying client when given a retry decorator."""
+    """Stands in for AnsibleAWSModule: its connection options, as amazon.aws's get_aws_connection_info reads them."""
 
-    def client(self, service, retry_decorator=None, **extra):
-        self.retry_decorator, self.extra = retry_decorator, extra
-        made = boto3.client(service, region_name="us-east-1", endpoint_url="http://127.0.0.1:1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing", **extra)
-        return made if retry_decorator is None else RetryingBotoClientWrapper(made, retry_decorator)
+    def __init__(self, **params):
+        self.params = dict({"region": "us-east-1", "endpoint_url": "http://127.0.0.1:1", "access_key": "testing",
+                            "secret_key": "testing"}, **params)
+
+    def fail_json_aws(self, error, msg):
+        raise AssertionError(f"{msg}: {error}")
 
 
 def test_module_clients_retry_by_the_policy_only():
-    module = FakeModule()
-    made = aws.client(module, "ec2")
-    assert module.retry_decorator is aws.RETRY
+    made = aws.client(FakeModule(), "ec2")
+    assert isinstance(made, RetryingBotoClientWrapper) and made.retry is aws.RETRY
     assert made.meta.config.retries["total_max_attempts"] == 1  # botocore's layer is off
+
+
+def test_a_module_has_one_client_per_service_all_from_one_session():
+    module = FakeModule(aws_config={"connect_timeout": 7, "retries": {"total_max_attempts": 5}})
+    ec2, again, dynamodb = aws.client(module, "ec2"), aws.client(module, "ec2"), aws.client(module, "dynamodb")
+    assert ec2 is again and dynamodb is not ec2
+    assert ec2.client.meta.events is not None and len({id(vars(module)["_hpc_aws"]["session"])}) == 1
+    assert dynamodb.meta.endpoint_url == "http://127.0.0.1:1" and dynamodb.meta.region_name == "us-east-1"
+    # The user's aws_config is kept; the single retry layer wins over its retries.
+    assert dynamodb.meta.config.connect_timeout == 7 and dynamodb.meta.config.retries["total_max_attempts"] == 1
+    assert aws.client(FakeModule(), "ec2") is not ec2  # another module, its own clients
 
 
 def test_paginate_merges_every_page():

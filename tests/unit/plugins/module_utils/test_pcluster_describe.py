@@ -3,7 +3,6 @@
 
 import datetime
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 from pcluster.api.converters import cloud_formation_status_to_cluster_status
@@ -11,7 +10,7 @@ from pcluster.api.models import CloudFormationStackStatus
 from pcluster.aws.aws_resources import StackInfo
 
 from ansible_collections.amazon.aws.plugins.module_utils import cloud
-from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import aws
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_describe as describe
 
 CREATED = datetime.datetime(2025, 11, 21, 5, 43, 49, 516000, tzinfo=datetime.timezone.utc)
@@ -96,15 +95,15 @@ def test_failed_events_newest_first_and_limited():
 
 
 class StubbedModule:
-    """AnsibleAWSModule.client's stand-in: one CloudFormation client (to stub), wrapped as amazon.aws does."""
+    """AnsibleAWSModule's stand-in: its connection options; .cloudformation is the boto3 client inside the retrying
+    client that aws.client made for it (to stub)."""
 
     def __init__(self):
-        self.cloudformation = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="testing",
-                                           aws_secret_access_key="testing")
+        self.params = {"region": "us-east-1", "access_key": "testing", "secret_key": "testing"}
+        self.cloudformation = aws.client(self, "cloudformation").client
 
-    def client(self, service, retry_decorator=None, **_extra):
-        assert service == "cloudformation"
-        return RetryingBotoClientWrapper(self.cloudformation, retry_decorator)
+    def fail_json_aws(self, error, msg):
+        raise AssertionError(f"{msg}: {error}")
 
 
 def test_reader_lists_every_page_and_retries_throttling(monkeypatch):
