@@ -6,14 +6,15 @@
 """Waiting by polling with backoff under one deadline per module run, shared by this collection's modules.
 
 Not boto3's waiters: CloudFormation's waiter polls every 30 s and says nothing meanwhile, FSx has no waiter
-for data repository associations, and a user in AWX wants to follow what happened. Polls start 1 s apart,
-for short transitions, and back off to the caller's longest pause, so that a long wait costs few calls.
+for data repository associations, and a user in AWX wants to follow what happened. Polls start 0.25 s
+apart, for short transitions (a stack gone in a second, a marker released), and back off to the caller's longest
+pause, so that a long wait costs few calls (two more than starting at 1 s).
 ``wait_timeout`` bounds all the waiting of a run together (a replacement waits for a delete, then a create).
 """
 
 import time
 
-FIRST_DELAY = 1.0  # seconds between the first two polls; each later pause doubles, up to the caller's longest
+FIRST_DELAY = 0.25  # seconds between the first two polls; each later pause doubles, up to the caller's longest
 _UNREAD = object()
 
 

@@ -47,12 +47,12 @@ def test_every_reading_is_recorded_with_its_elapsed_time():
     waiting = deadline(60, clock)
     statuses = iter(["CREATE_IN_PROGRESS"] * 3 + ["CREATE_COMPLETE"])
     assert waiting.until(lambda: next(statuses), lambda s: s.endswith("COMPLETE"), "create", 15) == "CREATE_COMPLETE"
-    assert clock.pauses == [1.0, 2.0, 4.0]
-    assert waiting.polls == [
+    assert clock.pauses == [0.25, 0.5, 1.0]
+    assert waiting.polls == [  # elapsed rounded to 0.1 s
         {"elapsed": 0.0, "phase": "create", "status": "CREATE_IN_PROGRESS"},
-        {"elapsed": 1.0, "phase": "create", "status": "CREATE_IN_PROGRESS"},
-        {"elapsed": 3.0, "phase": "create", "status": "CREATE_IN_PROGRESS"},
-        {"elapsed": 7.0, "phase": "create", "status": "CREATE_COMPLETE"},
+        {"elapsed": 0.2, "phase": "create", "status": "CREATE_IN_PROGRESS"},
+        {"elapsed": 0.8, "phase": "create", "status": "CREATE_IN_PROGRESS"},
+        {"elapsed": 1.8, "phase": "create", "status": "CREATE_COMPLETE"},
     ]
 
 
@@ -61,7 +61,7 @@ def test_polls_back_off_to_the_longest_pause():
     states = iter(["CREATING"] * 8 + ["AVAILABLE"])
     waiting = deadline(3600, clock)
     assert waiting.until(lambda: next(states), lambda s: s == "AVAILABLE", "create", 30, current="CREATING") == "AVAILABLE"
-    assert clock.pauses == [1, 2, 4, 8, 16, 30, 30, 30, 30]
+    assert clock.pauses == [0.25, 0.5, 1, 2, 4, 8, 16, 30, 30]
     assert waiting.waited == sum(clock.pauses) and len(waiting.polls) == 10
 
 
@@ -80,8 +80,8 @@ def test_timeout_polls_once_more_at_the_deadline_and_carries_the_last_reading():
     with pytest.raises(WaitTimeout) as caught:
         waiting.until(lambda: {"Lifecycle": "CREATING", "poll": len(clock.pauses)}, lambda s: False, "create", 30,
                       current=None)
-    assert clock.pauses == [1, 2, 2]  # the last pause is cut to the deadline, and a poll follows it
-    assert caught.value.last == {"Lifecycle": "CREATING", "poll": 3} and caught.value.phase == "create"
+    assert clock.pauses == [0.25, 0.5, 1, 2, 1.25]  # the last pause is cut to the deadline, and a poll follows it
+    assert caught.value.last == {"Lifecycle": "CREATING", "poll": 5} and caught.value.phase == "create"
     assert waiting.waited == 5 and waiting.elapsed() == 5.0
 
 
@@ -96,7 +96,7 @@ def test_the_deadline_covers_every_wait_of_the_run():
     clock = FakeClock()
     waiting = deadline(10, clock)
     states = iter(["DELETING", None])
-    waiting.until(lambda: next(states), lambda s: s is None, "delete", 30, current="DELETING")  # 1 + 2 s
+    waiting.until(lambda: next(states), lambda s: s is None, "delete", 30, current="DELETING")  # 0.25 + 0.5 s
     with pytest.raises(WaitTimeout):
         waiting.until(lambda: "CREATING", lambda s: s == "AVAILABLE", "create", 30, current="CREATING")
     assert waiting.waited == 10 and waiting.remaining() == 0
@@ -108,4 +108,4 @@ def test_time_spent_before_a_wait_counts_against_the_deadline():
     clock.now += 4.5  # spent before this wait (a dryrun, a first wait)
     with pytest.raises(WaitTimeout):
         waiting.until(lambda: "UPDATE_IN_PROGRESS", lambda s: False, "update", 15)
-    assert clock.pauses == [0.5]
+    assert clock.pauses == [0.25, 0.25]

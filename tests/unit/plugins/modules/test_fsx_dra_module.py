@@ -126,7 +126,7 @@ def test_creates_with_a_token_and_waits_until_available(fake):
     result = run(fake, auto_import_policy=["NEW"])
     assert result["actions"] == ["create"] and result["changed"] is True
     assert result["association"]["lifecycle"] == "AVAILABLE"
-    assert result["waited_seconds"] == 1.0
+    assert result["waited_seconds"] == 0.2  # the first pause, 0.25 s (rounded to 0.1 s)
     (_create, path, token), = fake.writes
     assert path == "/project" and token.startswith("obi-dra-")
 
@@ -182,7 +182,7 @@ def test_a_creating_association_is_waited_for_before_it_is_updated(fake):
     existing = fake.add(lifecycle="CREATING", then=["CREATING", "AVAILABLE"])
     result = run(fake, imported_file_chunk_size=4096)
     assert fake.writes == [("update", existing["AssociationId"], {"ImportedFileChunkSize": 4096})]
-    assert result["waited_seconds"] == 1 + 2 + 1  # two polls while CREATING, one while UPDATING
+    assert result["waited_seconds"] == 0.25 + 0.5 + 0.25  # two polls while CREATING, one while UPDATING
 
 
 def test_a_creating_association_cannot_be_changed_without_waiting(fake):
@@ -223,7 +223,7 @@ def test_a_deleting_association_at_the_path_is_waited_for_then_created_again(fak
     fake.add(lifecycle="DELETING", then=["DELETING", None])
     result = run(fake)
     assert result["actions"] == ["create"] and [write[0] for write in fake.writes] == ["create"]
-    assert result["waited_seconds"] == 1 + 2 + 1
+    assert result["waited_seconds"] == 0.25 + 0.5 + 0.25
 
 
 def test_batch_import_on_an_existing_association_is_a_warning(fake):
@@ -314,7 +314,7 @@ def test_absent_deletes_and_waits_until_gone(fake):
     result = run(fake, state="absent", diff=True)
     assert result["actions"] == ["delete"] and result["association"] is None
     assert fake.writes == [("delete", existing["AssociationId"], False)]
-    assert result["waited_seconds"] == 1 + 2
+    assert result["waited_seconds"] == 0.8  # 0.25 + 0.5, rounded to 0.1 s
     assert result["diff"] == {"before": dra.diff_view(existing), "after": {}}
 
 
