@@ -40,6 +40,14 @@ options:
     description:
       - Only clusters whose C(obp:costcenter:project) tag has this value.
     type: str
+  key_names:
+    description:
+      - Also read these EC2 key pairs (those that exist) and where their private keys are kept, as
+        M(obi.hpc_provisioner.vlab_keypair_info) does (without its search for orphan secrets); returned as
+        RV(key_pairs).
+      - For a describe that needs the cluster and its access keys in one module run (one process, one set of imports).
+    type: list
+    elements: str
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -57,6 +65,11 @@ EXAMPLES = r"""
     msg: "{{ described.clusters[0].cluster_status }} {{ described.clusters[0].head_node.private_ip_address }}"
   when: described.clusters | length > 0
 
+- name: Describe a cluster and the key pairs that reach it (the ARNs of their private keys' secrets)
+  obi.hpc_provisioner.pcluster_cluster_info:
+    name: pcluster-vlab1-project1
+    key_names: [pcluster-vlab1-project1, pcluster-vlab1-project1_sim]
+  register: described
 - name: List the clusters of a virtual lab that are up
   obi.hpc_provisioner.pcluster_cluster_info:
     vlab_id: vlab1
@@ -163,6 +176,23 @@ clusters:
       type: list
       elements: dict
       sample: [{failure_code: OnNodeConfiguredExecutionFailure, failure_reason: Failed to execute OnNodeConfigured script.}]
+key_pairs:
+  description:
+    - The key pairs of O(key_names) that exist, sorted by name, with where their private keys are kept (never the
+      keys): the elements of M(obi.hpc_provisioner.vlab_keypair_info)'s RV(key_pairs) (C(key_name), C(key_pair_id),
+      C(key_type), C(public_key), C(key_fingerprint), C(create_time), C(tags), and C(secret) with C(store), C(name),
+      C(exists) and, when it exists, C(arn), C(description), C(kms_key_id), C(deleted_date) and C(tags)).
+  returned: when O(key_names) is given
+  type: list
+  elements: dict
+  sample:
+    - key_name: pcluster-vlab1-project1_sim
+      key_pair_id: key-0123456789abcdef0
+      secret:
+        store: secretsmanager
+        name: pcluster-vlab1-project1_sim
+        exists: true
+        arn: arn:aws:secretsmanager:us-east-1:123456789012:secret:pcluster-vlab1-project1_sim-AbCdEf
 """
 
 try:
@@ -172,6 +202,8 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.keypair_api import KeypairAWSError
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.keypair_api import KeypairInventory
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import COST_TAG_PROJECT
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import COST_TAG_VLAB
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import apply_aws_environment
@@ -189,6 +221,7 @@ def main():
         cluster_status=dict(type="list", elements="str", choices=CLUSTER_STATUSES),
         vlab_id=dict(type="str"),
         project_id=dict(type="str"),
+        key_names=dict(type="list", elements="str", no_log=False),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     name = module.params["name"]
@@ -205,7 +238,14 @@ def main():
             clusters = [described] if described and summary_matches(described, statuses, tags) else []
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         module.fail_json_aws(error, msg=f"Cannot read cluster {name}" if name else "Cannot list clusters")
-    module.exit_json(changed=False, clusters=clusters)
+    result = dict(changed=False, clusters=clusters)
+    if module.params["key_names"] is not None:
+        try:
+            result["key_pairs"] = KeypairInventory(module).key_pairs_with_secrets(module.params["key_names"]) \
+                if module.params["key_names"] else []
+        except KeypairAWSError as error:
+            module.fail_json_aws(error.exception, msg=error.message)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

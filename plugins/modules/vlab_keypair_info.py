@@ -239,40 +239,6 @@ from ansible_collections.obi.hpc_provisioner.plugins.module_utils import keypair
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import keypair_api as api
 
 
-class KeypairInventory:
-    """Key pairs and secrets, read only; store clients are made when first needed."""
-
-    def __init__(self, module):
-        self.module = module
-        self.key_pairs = api.KeyPairs.from_module(module)
-        self._stores = {}
-
-    def store(self, name):
-        if name not in self._stores:
-            self._stores[name] = api.secret_store(self.module, name)
-        return self._stores[name]
-
-    def key_pair_with_secret(self, key_pair):
-        result = kp.key_pair_result(key_pair)
-        store, secret_name = kp.secret_reference(result["tags"], key_pair["KeyName"])
-        record = self.store(store).find(secret_name)
-        result["secret"] = dict(kp.secret_result(record), exists=True) if record else \
-            {"store": store, "name": secret_name, "exists": False}
-        return result
-
-    def orphan_secrets(self, store_names, names, tags, known_names):
-        """Linked secrets whose key pair does not exist (checked by exact name, not only among those listed)."""
-        orphans = []
-        for store_name in store_names:
-            for record in self.store(store_name).search(tags):
-                key_name = record["tags"][kp.TAG_KEY_PAIR]
-                if (names and key_name not in names) or key_name in known_names:
-                    continue
-                if self.key_pairs.find(key_name) is None:
-                    orphans.append(dict(kp.secret_result(record), key_name=key_name))
-        return sorted(orphans, key=lambda orphan: (orphan["store"], orphan["name"]))
-
-
 def main():
     argument_spec = dict(
         names=dict(type="list", elements="str"),
@@ -286,12 +252,11 @@ def main():
         module.fail_json(msg="Invalid parameters: " + "; ".join(errors), errors=errors)
     names, tags = module.params["names"], module.params["tags"]
 
-    inventory = KeypairInventory(module)
+    inventory = api.KeypairInventory(module)
     try:
-        found = sorted(inventory.key_pairs.search(names, tags), key=lambda key_pair: key_pair["KeyName"])
-        key_pairs = [inventory.key_pair_with_secret(key_pair) for key_pair in found]
+        key_pairs = inventory.key_pairs_with_secrets(names, tags)
         orphans = inventory.orphan_secrets(module.params["secret_stores"], names, tags,
-                                           {key_pair["KeyName"] for key_pair in found})
+                                           {key_pair["key_name"] for key_pair in key_pairs})
     except api.KeypairAWSError as error:
         module.fail_json_aws(error.exception, msg=error.message)
     module.exit_json(changed=False, key_pairs=key_pairs, orphan_secrets=orphans)
