@@ -179,9 +179,10 @@ clusters:
 key_pairs:
   description:
     - The key pairs of O(key_names) that exist, sorted by name, with where their private keys are kept (never the
-      keys): the elements of M(obi.hpc_provisioner.vlab_keypair_info)'s RV(key_pairs) (C(key_name), C(key_pair_id),
-      C(key_type), C(public_key), C(key_fingerprint), C(create_time), C(tags), and C(secret) with C(store), C(name),
-      C(exists) and, when it exists, C(arn), C(description), C(kms_key_id), C(deleted_date) and C(tags)).
+      keys), as the elements of RV(obi.hpc_provisioner.vlab_keypair_info#module:key_pairs) are (C(key_name),
+      C(key_pair_id), C(key_type), C(public_key), C(key_fingerprint), C(create_time), C(tags), and C(secret) with
+      C(store), C(name), C(exists) and, when it exists, C(arn), C(description), C(kms_key_id), C(deleted_date) and
+      C(tags)).
   returned: when O(key_names) is given
   type: list
   elements: dict

@@ -44,8 +44,8 @@ options:
     default: []
   security_group_filters:
     description:
-      - EC2 filters (as C(DescribeSecurityGroups) takes them, for example C({"tag:landing-zone": "hpc"})) of the
-        security groups to read; returned as RV(security_groups). Not read when omitted.
+      - EC2 filters of the security groups to read, by filter name (as C(DescribeSecurityGroups) takes them, for
+        example C(tag:landing-zone) with the value C(hpc)); returned as RV(security_groups). Not read when omitted.
     type: dict
   image_filters:
     description:
