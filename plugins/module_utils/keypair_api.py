@@ -22,10 +22,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import aws
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils import keypair
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.keypair import TAG_KEY_PAIR
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.keypair import TAG_SECRET_STORE
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.keypair import key_pair_result
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.keypair import key_pair_tags
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.keypair import secret_reference
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.keypair import secret_result
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.tags import tags_match
 
 DUPLICATE_KEY_PAIR = "InvalidKeyPair.Duplicate"
@@ -316,18 +318,15 @@ def secret_store(module, secret_store_name):
 
 
 class KeypairInventory:
-    """Key pairs and their secrets, read only (vlab_keypair_info, pcluster_cluster_info); store clients are made when
-    first needed."""
+    """Key pairs and their secrets, read only (vlab_keypair_info, pcluster_cluster_info); a store's client is made
+    when first needed (``aws.client``: once per module)."""
 
     def __init__(self, module):
         self.module = module
         self.key_pairs = KeyPairs.from_module(module)
-        self._stores = {}
 
     def store(self, name):
-        if name not in self._stores:
-            self._stores[name] = secret_store(self.module, name)
-        return self._stores[name]
+        return secret_store(self.module, name)
 
     def key_pairs_with_secrets(self, names=None, tags=None):
         """The key pairs of ``KeyPairs.search``, sorted by name, each with where its secret is (never its value)."""
@@ -335,10 +334,10 @@ class KeypairInventory:
         return [self.key_pair_with_secret(key_pair) for key_pair in found]
 
     def key_pair_with_secret(self, key_pair):
-        result = keypair.key_pair_result(key_pair)
-        store, secret_name = keypair.secret_reference(result["tags"], key_pair["KeyName"])
+        result = key_pair_result(key_pair)
+        store, secret_name = secret_reference(result["tags"], key_pair["KeyName"])
         record = self.store(store).find(secret_name)
-        result["secret"] = dict(keypair.secret_result(record), exists=True) if record else \
+        result["secret"] = dict(secret_result(record), exists=True) if record else \
             {"store": store, "name": secret_name, "exists": False}
         return result
 
@@ -347,9 +346,9 @@ class KeypairInventory:
         orphans = []
         for store_name in store_names:
             for record in self.store(store_name).search(tags):
-                key_name = record["tags"][keypair.TAG_KEY_PAIR]
+                key_name = record["tags"][TAG_KEY_PAIR]
                 if (names and key_name not in names) or key_name in known_names:
                     continue
                 if self.key_pairs.find(key_name) is None:
-                    orphans.append(dict(keypair.secret_result(record), key_name=key_name))
+                    orphans.append(dict(secret_result(record), key_name=key_name))
         return sorted(orphans, key=lambda orphan: (orphan["store"], orphan["name"]))

@@ -139,12 +139,9 @@ class ClusterReader:
     def __init__(self, module, region):
         self.module = module
         self.region = region
-        self._clients = {}
 
     def client(self, service):
-        if service not in self._clients:
-            self._clients[service] = aws.client(self.module, service)
-        return self._clients[service]
+        return aws.client(self.module, service)  # made once per module and service
 
     def stack(self, name):
         """The cluster's CloudFormation stack, or None when there is none (a deleted stack is gone by name)."""
