@@ -240,7 +240,7 @@ def main():
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         module.fail_json_aws(error, msg=f"Cannot read cluster {name}" if name else "Cannot list clusters")
     result = dict(changed=False, clusters=clusters)
-    if module.params["key_names"] is not None:
+    if module.params["key_names"] is not None:  # an empty list reads none (KeyPairs.search without names reads all)
         try:
             result["key_pairs"] = KeypairInventory(module).key_pairs_with_secrets(module.params["key_names"]) \
                 if module.params["key_names"] else []

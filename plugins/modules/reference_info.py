@@ -174,6 +174,7 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+from ansible_collections.amazon.aws.plugins.module_utils.transformation import ansible_dict_to_boto3_filter_list
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import aws
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import apply_aws_environment
@@ -196,19 +197,17 @@ def find_key_pairs(ec2, names):
     return {k["KeyName"]: k for k in found if k["KeyName"] in names}
 
 
-def ec2_filters(filters):
-    return [{"Name": name, "Values": value if isinstance(value, list) else [value]} for name, value in filters.items()]
-
-
 def read_security_groups(ec2, filters):
-    found = aws.paginate(ec2, "describe_security_groups", Filters=ec2_filters(filters))["SecurityGroups"]
+    found = aws.paginate(ec2, "describe_security_groups",
+                         Filters=ansible_dict_to_boto3_filter_list(filters))["SecurityGroups"]
     return sorted(({"group_id": g["GroupId"], "group_name": g["GroupName"], "vpc_id": g.get("VpcId"),
                     "tags": boto3_tag_list_to_ansible_dict(g.get("Tags", []))} for g in found),
                   key=lambda group: group["group_id"])
 
 
 def read_images(ec2, filters):
-    found = ec2.describe_images(Owners=["self"], Filters=ec2_filters(filters), aws_retry=True)["Images"]
+    found = ec2.describe_images(Owners=["self"], Filters=ansible_dict_to_boto3_filter_list(filters),
+                                aws_retry=True)["Images"]
     return sorted(({"image_id": i["ImageId"], "name": i.get("Name"), "creation_date": i.get("CreationDate"),
                     "tags": boto3_tag_list_to_ansible_dict(i.get("Tags", []))} for i in found),
                   key=lambda image: (image["creation_date"] or "", image["image_id"]))
@@ -238,7 +237,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    bad_names = [cluster_name_error(name) for name in params["clusters"] if cluster_name_error(name)]
+    bad_names = [error for error in map(cluster_name_error, params["clusters"]) if error]
     if bad_names:
         module.fail_json(msg="clusters: " + "; ".join(bad_names))
     missing, zone = [], {}
