@@ -189,6 +189,24 @@ class ClusterReader:
             params["VersionId"] = version
         return self.client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=3600)
 
+    def stored_config(self, stack):
+        """The configuration pcluster stored for the cluster (its artifact bucket, the version the stack names), as a
+        dict; None when it cannot be read (pcluster then compares for itself)."""
+        bucket, directory = _parameter(stack, "ResourcesS3Bucket"), _parameter(stack, "ArtifactS3RootDirectory")
+        if not bucket or not directory:
+            return None
+        params = {"Bucket": bucket, "Key": f"{directory}/configs/{CONFIG_FILE_NAME}"}
+        version = _parameter(stack, "ConfigVersion")
+        if version:
+            params["VersionId"] = version
+        import yaml  # pylint: disable=import-outside-toplevel  # only an update reads it; describe and list do not
+
+        try:
+            body = self.client("s3").get_object(aws_retry=True, **params)["Body"].read()
+            return yaml.safe_load(body)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError, yaml.YAMLError):
+            return None
+
     def failed_events(self, name):
         try:
             events = aws.paginate(self.client("cloudformation"), "describe_stack_events", StackName=name,

@@ -72,6 +72,14 @@ options:
         inspected.
     type: bool
     default: false
+  validate_schema:
+    description:
+      - Check O(config) against pcluster's own schema, offline, before any AWS call, so that an invalid configuration
+        fails naming its fields (C(config_errors)) and nothing is read or made.
+      - V(false) for a caller that has checked it already (the create playbook, with the cluster_config role, before
+        its first write); pcluster's create and update check the schema again anyway.
+    type: bool
+    default: true
   suppress_validators:
     description:
       - pcluster configuration validators to suppress, as C(ALL) or C(type:ValidatorName).
@@ -275,6 +283,8 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_library as library
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.cluster_stack import ClusterStack
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.cluster_stack import stack_status
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_plan as plan
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import PclusterFailure
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import apply_aws_environment
@@ -286,10 +296,6 @@ from ansible_collections.obi.hpc_provisioner.plugins.module_utils.waiting import
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.waiting import WaitTimeout
 
 
-def stack_status(stack):
-    return stack["StackStatus"] if stack else plan.GONE
-
-
 class ClusterRun(Run):
     """One run of the module on one cluster: what it reads, does and reports."""
 
@@ -299,6 +305,7 @@ class ClusterRun(Run):
         self.region = region
         self.reader = ClusterReader(module, region)
         self.progress = Deadline(module.params["wait_timeout"])
+        self.stack = ClusterStack(self.reader, self.name, self.progress, module.params["poll_interval"])
         self.facts = {"validation_messages": [], "change_set": []}
         self.raced = False  # a concurrent run created the cluster first, and this run carries on with it
 
@@ -315,42 +322,19 @@ class ClusterRun(Run):
 
     # Waiting -------------------------------------------------------------------------------------------------
 
-    def await_stack(self, goal):
-        """Poll the stack until its operation ends; PclusterFailure with the failed events unless the goal was met."""
-        stack = {}
-
-        def probe():
-            stack.clear()
-            stack.update(self.reader.stack(self.name) or {})
-            return stack_status(stack) or plan.DELETED  # what CloudFormation calls a stack that is gone
-
-        status = self.progress.until(probe, lambda s: plan.wait_outcome(goal, s) != "pending", goal,
-                                     self.params["poll_interval"])
-        if plan.wait_outcome(goal, status) == "failed":
-            raise self.stack_failure(stack, f"Cluster {self.name}: {goal} failed, the stack is {status}")
-        return stack or None
-
     def await_fleet(self, phase, target):
         status = self.progress.until(lambda: self.reader.fleet_status(self.name),
                                      lambda s: s in plan.FLEET_SETTLED_STATUSES, phase, self.params["poll_interval"])
         if status != target:
             raise PclusterFailure(f"Cluster {self.name}: the compute fleet is {status}, not {target}")
 
-    def stack_failure(self, stack, headline):
-        """A failure carrying pcluster's failure reasons and the stack's failed events."""
-        cluster = self.reader.describe(self.name, stack) if stack else None
-        events = self.reader.failed_events(self.name) if stack else []
-        reasons = [f"{f['failure_code']}: {f['failure_reason']}" for f in (cluster or {}).get("failures", [])]
-        lines = [headline] + reasons + (["Failed stack events:"] + plan.describe_failed_events(events) if events else [])
-        return PclusterFailure("\n".join(lines), cluster=cluster or {}, failed_events=events)
-
     # state=present -------------------------------------------------------------------------------------------
 
     def present(self, config):
-        stack = self.reader.stack(self.name)
+        stack = self.stack.read()
         action = plan.present_action(stack_status(stack), self.params["on_create_failed"])
         if action in ("await", "await_deletion") and self.params["wait"] and not self.check_mode:
-            stack = self.await_stack("settle")
+            stack = self.stack.await_end("settle")
             action = plan.present_action(stack_status(stack), self.params["on_create_failed"])
         return self._step(("present", action), config, stack)
 
@@ -368,16 +352,20 @@ class ClusterRun(Run):
         except PclusterFailure:
             # A concurrent run (a retried or duplicated request) may have created the cluster meanwhile ("Stack ...
             # already exists"): then its cluster is this one's, and the run goes on as if it had found it.
-            if self.raced or self.reader.stack(self.name) is None:
+            if self.raced or self.stack.read() is None:
                 raise
             self.raced, self.diff = True, None
             self.module.warn(f"Cluster {self.name} was created by a concurrent run; this run carries on with it.")
             return self.present(config)
         self.actions.append("create")
-        stack = self.await_stack("create") if self.params["wait"] else None
+        stack = self.stack.await_end("create") if self.params["wait"] else None
         return self.reader.describe(self.name, stack)
 
     def update(self, config, stack):
+        # What pcluster stored is what it compares with: the same configuration is "No changes found" without
+        # loading pcluster (~0.8 s) and its dryrun (validators, ~1.5 s), the cost of every no-change re-run.
+        if self.reader.stored_config(stack) == config:
+            return self.reader.describe(self.name, stack)
         planned = library.plan_update(self.name, config, self.region, self.params)
         self.facts.update(change_set=planned["change_set"], validation_messages=planned["validation_messages"])
         if not planned["change_set"] and not planned["update_errors"]:
@@ -390,7 +378,7 @@ class ClusterRun(Run):
         if fleet_steps:
             return self.update_with_fleet_stopped(config, "start_compute_fleet" in fleet_steps)
         self.record_messages(library.update(self.name, config, self.region, self.params))
-        return self.reader.describe(self.name, self.await_stack("update") if self.params["wait"] else None)
+        return self.reader.describe(self.name, self.stack.await_end("update") if self.params["wait"] else None)
 
     def fleet_steps(self, planned):
         """The fleet steps the update needs ([] when none); PclusterFailure when the update cannot go through."""
@@ -414,7 +402,7 @@ class ClusterRun(Run):
         self.await_fleet("stop_compute_fleet", "STOPPED")
         try:
             self.record_messages(library.update(self.name, config, self.region, self.params))
-            stack = self.await_stack("update")
+            stack = self.stack.await_end("update")
         finally:
             if restart:
                 self.start_fleet()
@@ -435,8 +423,8 @@ class ClusterRun(Run):
             self.actions.append("create")
             self._set_diff({"cluster_status": stack_status(stack)}, config)
             return self.reader.describe(self.name, stack)
-        library.delete(self.name, self.region)
-        self.await_stack("delete")
+        self.stack.delete()
+        self.stack.await_end("delete")
         self.raced = False  # this create, too, may carry on once with a cluster that a concurrent run created
         return self.create(config)
 
@@ -455,17 +443,17 @@ class ClusterRun(Run):
         return self.reader.describe(self.name, stack)
 
     def create_failed(self, _config, stack):
-        raise self.stack_failure(stack, f"Cluster {self.name} failed to create ({stack_status(stack)}). Set on_create_failed: "
+        raise self.stack.failure(stack, f"Cluster {self.name} failed to create ({stack_status(stack)}). Set on_create_failed: "
                                         "recreate to delete and create it again, or state: absent to delete it.")
 
     def stuck(self, _config, stack):
-        raise self.stack_failure(stack, f"Cluster {self.name} is {stack_status(stack)}, from which no create, update or "
+        raise self.stack.failure(stack, f"Cluster {self.name} is {stack_status(stack)}, from which no create, update or "
                                         "delete can proceed; resolve it in CloudFormation first.")
 
     # state=absent --------------------------------------------------------------------------------------------
 
     def absent(self):
-        stack = self.reader.stack(self.name)
+        stack = self.stack.read()
         return self._step(("absent", plan.absent_action(stack_status(stack))), None, stack)
 
     def already_gone(self, _config, _stack):
@@ -476,27 +464,14 @@ class ClusterRun(Run):
         self._set_diff({"cluster_name": self.name, "cluster_status": stack_status(stack)}, {})
         if self.check_mode:
             return self.reader.describe(self.name, stack)
-        self.delete_stack()
+        self.stack.delete()
         return self.deleted_elsewhere(None, stack)
 
     def deleted_elsewhere(self, _config, _stack):
         """A delete under way (this run's or another's) is not started again; waited for when asked."""
         if self.params["wait"] and not self.check_mode:
-            return self.await_stack("delete")
+            return self.stack.await_end("delete")
         return self.reader.describe(self.name)
-
-    def delete_stack(self, attempts=3):
-        """pcluster's delete. pcluster reads a throttled DescribeStacks as "does not exist", so after a failure the stack
-        is read again (with retries): one already being deleted, or gone, is fine; one still there is deleted again."""
-        for attempt in range(1, attempts + 1):
-            try:
-                library.delete(self.name, self.region)
-                return
-            except PclusterFailure:
-                if stack_status(self.reader.stack(self.name)) in (plan.GONE, "DELETE_IN_PROGRESS", "DELETE_COMPLETE"):
-                    return
-                if attempt == attempts:
-                    raise
 
     # The outcomes of pcluster_plan.present_action and absent_action, by state: handlers called with (config, stack).
     STEPS = {
@@ -541,7 +516,7 @@ def check_request(module):
     if error:
         module.fail_json(msg=error)
     region = apply_aws_environment(module)
-    if config is not None:
+    if config is not None and module.params["validate_schema"]:
         try:
             lines = library.schema_errors(module.params["name"], config)
         except PclusterFailure as failure:
@@ -561,6 +536,7 @@ def main():
         wait_timeout=dict(type="int", default=3600),
         poll_interval=dict(type="float", default=15),
         rollback_on_failure=dict(type="bool", default=False),
+        validate_schema=dict(type="bool", default=True),
         suppress_validators=dict(type="list", elements="str"),
         validation_failure_level=dict(type="str", choices=["INFO", "WARNING", "ERROR"]),
         force_update=dict(type="bool", default=False),
