@@ -21,15 +21,12 @@ flow and for audits: the key pair carries ``obi:hpc_provisioner:secret_store`` a
 """
 
 import datetime
+import importlib.util
 import re
 
-try:
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import serialization
-
-    HAS_CRYPTOGRAPHY = True
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
+# cryptography is imported when a private key is read (inspect_private_key), not by the modules that only describe
+# key pairs and their secrets (pcluster_cluster_info, vlab_keypair_info): the import costs some 30 to 60 ms.
+HAS_CRYPTOGRAPHY = importlib.util.find_spec("cryptography") is not None
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible.module_utils.common.text.converters import to_bytes
@@ -157,22 +154,23 @@ def _length_error(field, value, limit):
     return None
 
 
-def absent_params_errors(params):
-    """The problems of the vlab_keypair parameters that state=absent uses (the names only)."""
-    errors = [name_error(params["name"])]
+def absent_params_errors(params, field="name"):
+    """The problems of the vlab_keypair parameters that state=absent uses (the names only); ``field`` names the key
+    pair's name in the messages (``names[1]`` for one of several)."""
+    errors = [name_error(params["name"], field)]
     if params.get("secret_name") is not None:
         errors.append(secret_name_error(params["secret_name"], params["secret_store"]))
     return [error for error in errors if error]
 
 
-def present_params_errors(params):
+def present_params_errors(params, field="name"):
     """All problems of the vlab_keypair parameters, each naming its field; an empty list when they are fine."""
     store = params["secret_store"]
-    errors = absent_params_errors(params)
+    errors = absent_params_errors(params, field)
     if params.get("secret_name") is None and not errors:
         # The default name can be too long for SSM (path + name); say which option shortens it.
         error = secret_name_error(default_secret_name(params["name"], store), store)
-        errors.append(error and error.replace("secret_name:", "name: the default secret_name", 1))
+        errors.append(error and error.replace("secret_name:", f"{field}: the default secret_name", 1))
     errors.append(_length_error("description", params.get("description"), DESCRIPTION_MAX[store]))
     errors.append(_length_error("kms_key_id", params.get("kms_key_id"), KMS_KEY_ID_MAX))
     errors.extend(tags_errors(params.get("tags")))
@@ -191,6 +189,9 @@ def info_params_errors(params):
 
 
 def _load_private_key(data):
+    from cryptography.exceptions import UnsupportedAlgorithm  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
+
     # AWS returns ED25519 keys in the OpenSSH format and RSA keys as PKCS#1 PEM.
     for loader in (serialization.load_ssh_private_key, serialization.load_pem_private_key):
         try:
@@ -211,6 +212,8 @@ def inspect_private_key(private_key):
     key = _load_private_key(to_bytes(private_key or "")) if private_key else None
     if key is None:
         return {"public_key": None, "key_type": None}
+    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
+
     public_key = to_text(key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH))
     return {"public_key": public_key, "key_type": key_type_of(public_key)}
 

@@ -39,8 +39,17 @@ options:
       - Name of the EC2 key pair, for example C(pcluster-<vlab>-<project>) (admin) or C(pcluster-<vlab>-<project>_sim)
         (simulation user).
       - 1 to 255 characters among letters, digits, C(.), C(_) and C(-), starting with a letter or a digit.
+      - Exactly one of O(name) and O(names) is required.
     type: str
-    required: true
+  names:
+    description:
+      - Several key pairs handled alike in one module run, in this order, each with its own secret of the default
+        name (see O(secret_name), which cannot be given with O(names)); the result lists them in RV(key_pairs).
+      - One process instead of one per key pair (a module run costs about 0.5 s of Python, imports and AWS clients),
+        for a deployment's admin and simulation user key pairs.
+      - A failure stops the run at that key pair; the ones before it are done (and a re-run finds them so).
+    type: list
+    elements: str
   state:
     description:
       - V(present) makes sure that the key pair and its stored private key exist and belong together.
@@ -69,6 +78,7 @@ options:
       - Name of the secret or parameter that holds the private key.
       - Defaults to O(name) with O(secret_store=secretsmanager) (as the old provisioner did), and to
         C(/obi/hpc_provisioner/keypairs/<name>) with O(secret_store=ssm).
+      - Not with O(names), where each key pair has its default secret name.
       - At most 256 characters, because it is recorded in the key pair's tag C(obi:hpc_provisioner:secret_name).
         Secrets Manager names use letters, digits and C(/_+=.@-); SSM names use letters, digits and C(/_.-),
         start with C(/) when they have a path, and cannot start with C(aws) or C(ssm).
@@ -169,6 +179,17 @@ EXAMPLES = r"""
     name: "pcluster-{{ vlab_id }}-{{ project_id }}"
     recreate: true
 
+- name: A deployment's two key pairs in one module run
+  obi.hpc_provisioner.vlab_keypair:
+    names:
+      - "pcluster-{{ vlab_id }}-{{ project_id }}"
+      - "pcluster-{{ vlab_id }}-{{ project_id }}_sim"
+    tags:
+      "obp:costcenter:vlabid": "{{ vlab_id }}"
+      "obp:costcenter:project": "{{ project_id }}"
+  register: keys
+# keys.key_pairs[1].key_pair.public_key, keys.key_pairs[1].secret.arn
+
 - name: Delete the key pair and its secret (no recovery window, the name can be reused at once)
   obi.hpc_provisioner.vlab_keypair:
     name: "pcluster-{{ vlab_id }}-{{ project_id }}_sim"
@@ -197,7 +218,7 @@ key_pair:
     - The EC2 key pair. V(null) with O(state=absent).
     - In check mode, a key pair that would be created has only RV(key_pair.key_name), RV(key_pair.key_type) and
       RV(key_pair.tags).
-  returned: always
+  returned: with O(name)
   type: dict
   contains:
     key_name:
@@ -242,7 +263,7 @@ secret:
   description:
     - The secret (Secrets Manager) or parameter (SSM) that holds the private key; never its value.
       V(null) with O(state=absent).
-  returned: always
+  returned: with O(name)
   type: dict
   contains:
     store:
@@ -282,6 +303,16 @@ secret:
       sample:
         "obp:costcenter:vlabid": vlab1
         "obi:hpc_provisioner:key_pair": pcluster-vlab1-project1
+key_pairs:
+  description:
+    - With O(names), one element per key pair, in the order of O(names), each with the keys that one O(name)
+      returns (RV(key_pair), RV(secret), RV(private_key) when asked) and its own RV(actions).
+    - RV(actions) and C(changed) at the top cover them all; in diff mode, C(diff) is a list with one diff per
+      key pair.
+  returned: with O(names); on a failure, up to the key pair that failed (its element has only RV(actions))
+  type: list
+  elements: dict
+  sample: [{key_pair: {key_name: pcluster-vlab1-project1}, secret: {store: secretsmanager}, actions: [create_key_pair, create_secret]}]
 private_key:
   description: B(Dangerous.) The private key, OpenSSH (ED25519) or PEM (RSA) format.
   returned: when O(return_private_key=true), O(state=present) and the key exists (not for a key pair that check mode would create)
@@ -298,21 +329,18 @@ half_state:
 """
 
 from ansible.module_utils.basic import missing_required_lib
-from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import keypair as kp
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import keypair_api as api
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils.run import Run
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils.waiting import Deadline
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils.waiting import WaitTimeout
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.keypair_run import KeypairRun
 
 
 def argument_spec():
     return dict(
-        name=dict(type="str", required=True),
+        name=dict(type="str"),
+        names=dict(type="list", elements="str"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         key_type=dict(type="str", choices=list(kp.KEY_TYPES), default="ed25519", no_log=False),
         secret_store=dict(type="str", choices=list(kp.SECRET_STORES), default="secretsmanager", no_log=False),
@@ -326,264 +354,58 @@ def argument_spec():
     )
 
 
-def half_view(key_pair, secret):
-    """What diff mode shows: existence, ids, type and tags; never key material."""
-    pair_view = {"exists": False}
-    if key_pair:
-        pair_view = {"exists": True, "key_pair_id": key_pair.get("KeyPairId"), "key_type": key_pair.get("KeyType"),
-                     "tags": kp.key_pair_tags(key_pair)}
-    secret_view = {"exists": False}
-    if secret:
-        secret_view = {"exists": True, "store": secret["store"], "name": secret["name"],
-                       "scheduled_for_deletion": bool(secret.get("deleted_date")), "tags": secret["tags"]}
-    return {"key_pair": pair_view, "secret": secret_view}
+def key_pair_params(params):
+    """Each key pair's options: ``(field, options)``, the field naming its name in messages."""
+    if params["names"] is None:
+        return [("name", params)]
+    return [(f"names[{index}]", dict(params, name=name, names=None)) for index, name in enumerate(params["names"])]
 
 
-class KeypairRun(Run):
-    """One run of the module: reads both halves, decides, and (unless in check mode) acts."""
-
-    def __init__(self, module, key_pairs, store):
-        super().__init__(module)
-        self.key_pairs = key_pairs
-        self.store = store
-        self.name = self.params["name"]
-        self.secret_name = self.params["secret_name"] or kp.default_secret_name(self.name, store.store)
-        self.private_key = None
-        self.stored = None
-        self.key_pair = None
-        self.secret = None
-
-    def _protect(self, private_key):
-        """Mask the private key in everything the module returns, errors included, unless the caller asked for it."""
-        self.private_key = private_key
-        if private_key and not self.params["return_private_key"]:
-            self.module.no_log_values.update({private_key, private_key.strip()})
-
-    def _find_halves(self):
-        self.key_pair = self.key_pairs.find(self.name)
-        self.secret = self.store.find(self.secret_name)
-        foreign = kp.foreign_secret_error(self.secret, self.name)
-        if foreign:
-            raise kp.HalfStateError("foreign_secret", foreign)
-
-    # ---------------------------------------------------------------------------------------- absent
-
-    def absent(self):
-        self._find_halves()
-        before = half_view(self.key_pair, self.secret)
-        # The key pair first: interrupted here, what is left (a secret alone) is repairable by state=present.
-        if self.key_pair:
-            self._act(kp.DELETE_KEY_PAIR, self.key_pairs.delete, self.key_pair)
-        if self.secret:
-            self._act(kp.DELETE_SECRET, self.store.delete, self.secret)
-        return self._result(None, None, before)
-
-    # ---------------------------------------------------------------------------------------- present
-
-    def present(self):
-        self._find_halves()
-        before = half_view(self.key_pair, self.secret)
-        if self._completed_elsewhere():
-            self._await_concurrent_run()
-        steps = self._plan()
-        self.actions.extend(steps)
-        if not self.check_mode:
-            try:
-                self._apply(steps)
-            except api.LostRace:
-                # A concurrent run created the key pair between our lookup and our call (its first step, so none of
-                # ours happened): use what that run makes.
-                del self.actions[len(self.actions) - len(steps):]
-                self._await_concurrent_run()
-                steps = self._plan()
-                self.actions.extend(steps)
-                self._apply(steps)
-        replaced = {kp.CREATE_KEY_PAIR, kp.IMPORT_KEY_PAIR} & set(steps)
-        created = {kp.CREATE_SECRET} & set(steps)
-        key_pair, secret = self._predicted(replaced, created) if self.check_mode else (self.key_pair, self.secret)
-        key_pair, secret = self._converge_tags(key_pair, secret)
-        self._converge_settings(secret, created)
-        if not self.check_mode and self.actions:
-            self._find_halves()
-            key_pair, secret = self.key_pair, self.secret
-        return self._result(key_pair, secret, before)
-
-    def _plan(self):
-        self._restore_secret()
-        self._read_stored_key()
-        ctx = dict(name=self.name, key_type=self.params["key_type"], secret_store=self.store.store,
-                   secret_name=self.secret_name, recreate=self.params["recreate"])
-        return kp.plan_present(self.key_pair, self.secret, self.stored, ctx)
-
-    def _completed_elsewhere(self):
-        """A key pair made moments ago whose private key is not stored yet: a concurrent run is storing it."""
-        if self.check_mode or self.secret is not None or self.key_pair is None or self.params["recreate"]:
-            return False
-        created = self.key_pair.get("CreateTime")
-        return created is not None and kp.is_recent(created, kp.CONCURRENT_RUN_SECONDS)
-
-    def _await_concurrent_run(self):
-        """Wait (polling with backoff) until the concurrent run has stored the private key, then read both halves."""
-        deadline = Deadline(kp.CONCURRENT_RUN_SECONDS)
-        try:
-            deadline.until(lambda: self.store.find(self.secret_name), lambda secret: secret is not None,
-                           "the concurrent run's private key", 5, status_of=bool)
-        except WaitTimeout:
-            pass  # the half state is then reported as it is
-        self._find_halves()
-        self.stored = None
-
-    def _restore_secret(self):
-        """A secret scheduled for deletion is restored (documented), then treated as any existing secret."""
-        if self.secret and self.secret["deleted_date"]:
-            self._act(kp.RESTORE_SECRET, self.store.restore, self.secret)
-            if not self.check_mode:
-                self.secret = self.store.find(self.secret_name)
-
-    def _read_stored_key(self):
-        secret = self.secret
-        # In check mode a secret scheduled for deletion stays unreadable; a plain String parameter is never used.
-        if secret is None or secret["deleted_date"] or not secret["secure"]:
-            return
-        self._protect(self.store.read(secret))
-        self.stored = kp.inspect_private_key(self.private_key)
-
-    def _wanted_tags(self, link_tags):
-        return kp.desired_tags(self.params["tags"], self.params["purge_tags"], link_tags)
-
-    def _key_pair_tags(self):
-        return self._wanted_tags(kp.key_pair_link_tags(self.store.store, self.secret_name))
-
-    def _secret_tags(self):
-        return self._wanted_tags(kp.secret_link_tags(self.name))
-
-    # The steps of plan_present, carried out in the order it gives them (STEPS, below).
-
-    def _apply(self, steps):
-        for step in steps:
-            self._step(step)
-        self.key_pair = self.key_pairs.find(self.name)
-        self.secret = self.store.find(self.secret_name)
-
-    def _delete_key_pair(self):
-        self.key_pairs.delete(self.key_pair)
-        self.key_pair = None
-
-    def _delete_secret(self):
-        self.store.delete(self.secret)
-        self.secret = None
-
-    def _create_key_pair(self):
-        self._protect(self.key_pairs.create(self.name, self.params["key_type"], self._key_pair_tags()[0]))
-
-    def _import_key_pair(self):
-        self.key_pairs.import_public_key(self.name, self.stored["public_key"], self._key_pair_tags()[0])
-
-    def _new_secret_description(self):
-        return self.params["description"] or f"SSH private key of EC2 key pair {self.name}"
-
-    def _create_secret(self):
-        self._rolling_back(self.store.create, self.secret_name, self.private_key, self._new_secret_description(),
-                           self.params["kms_key_id"], self._secret_tags()[0])
-
-    def _store_private_key(self):
-        self._rolling_back(self.store.put_value, self.secret, self.private_key, self.params["description"],
-                           self.params["kms_key_id"])
-
-    STEPS = {
-        kp.DELETE_KEY_PAIR: _delete_key_pair,
-        kp.DELETE_SECRET: _delete_secret,
-        kp.CREATE_KEY_PAIR: _create_key_pair,
-        kp.IMPORT_KEY_PAIR: _import_key_pair,
-        kp.CREATE_SECRET: _create_secret,
-        kp.STORE_PRIVATE_KEY: _store_private_key,
-    }
-
-    def _rolling_back(self, store_operation, *args):
-        """Store the new private key; if that fails, delete the key pair just created, so that no key pair is
-        left whose private key nobody has (the one half state that cannot be repaired)."""
-        try:
-            store_operation(*args)
-        except api.KeypairAWSError as error:
-            new_key_pair = self.key_pairs.find(self.name)
-            note = "the key pair created in this run was deleted again"
-            try:
-                if new_key_pair:
-                    self.key_pairs.delete(new_key_pair)
-            except api.KeypairAWSError:
-                note = ("the key pair created in this run could not be deleted and is left without its private key: "
-                        "rerun with recreate=true")
-            error.message = f"{error.message} ({note})"
-            raise
-
-    def _predicted(self, replaced, created):
-        """Check mode: the halves as they would be after the plan (new ones with their creation tags)."""
-        key_pair, secret = self.key_pair, self.secret
-        if replaced or key_pair is None:
-            key_pair = {"KeyName": self.name, "KeyType": self.params["key_type"],
-                        "Tags": _boto3_tags(self._key_pair_tags()[0])}
-        if created:
-            secret = kp.secret_result({"store": self.store.store, "name": self.secret_name, "arn": None,
-                                       "description": self._new_secret_description(), "kms_key_id": self.params["kms_key_id"],
-                                       "deleted_date": None, "tags": self._secret_tags()[0]})
-        elif secret and secret["deleted_date"]:
-            secret = dict(secret, deleted_date=None)
-        return key_pair, secret
-
-    def _converge_tags(self, key_pair, secret):
-        """Bring tags of existing halves to what is wanted; returns the halves with the resulting tags."""
-        wanted, purge = self._key_pair_tags()
-        to_set, to_unset = compare_aws_tags(kp.key_pair_tags(key_pair), wanted, purge_tags=purge)
-        if to_set or to_unset:
-            self._act(kp.UPDATE_KEY_PAIR_TAGS, self.key_pairs.update_tags, key_pair, to_set, to_unset)
-            key_pair = dict(key_pair, Tags=_boto3_tags(kp.apply_tag_changes(kp.key_pair_tags(key_pair), to_set, to_unset)))
-        wanted, purge = self._secret_tags()
-        to_set, to_unset = compare_aws_tags(secret["tags"], wanted, purge_tags=purge)
-        if to_set or to_unset:
-            self._act(kp.UPDATE_SECRET_TAGS, self.store.update_tags, secret, to_set, to_unset)
-            secret = dict(secret, tags=kp.apply_tag_changes(secret["tags"], to_set, to_unset))
-        return key_pair, secret
-
-    def _converge_settings(self, secret, created):
-        """Description and KMS key of an existing secret, when given and different."""
-        if created:
-            return
-        description, kms_key_id = self.params["description"], self.params["kms_key_id"]
-        new_description = description if description is not None and description != secret["description"] else None
-        new_kms_key_id = None if kp.kms_key_matches(kms_key_id, secret["kms_key_id"]) else kms_key_id
-        if new_description is not None or new_kms_key_id is not None:
-            self._act(kp.UPDATE_SECRET_SETTINGS, self.store.update_settings, secret, new_description, new_kms_key_id,
-                      self.private_key)
-
-    def _result(self, key_pair, secret, before):
-        self._set_diff(before, half_view(key_pair, secret))
-        values = dict(key_pair=kp.key_pair_result(key_pair), secret=kp.secret_result(secret))
-        if self.params["return_private_key"] and self.private_key and self.params["state"] == "present":
-            values["private_key"] = self.private_key
-        return self.report(**values)
+def params_errors(each):
+    errors = []
+    for field, params in each:
+        check = kp.present_params_errors if params["state"] == "present" else kp.absent_params_errors
+        errors.extend(check(params, field))
+    return errors
 
 
-def _boto3_tags(tags):
-    return [{"Key": key, "Value": to_text(value)} for key, value in tags.items()]
+def several(results):
+    """The result of a run over O(names): their results in order, the actions of all, one diff per key pair."""
+    merged = {"changed": any(r["changed"] for r in results), "actions": [a for r in results for a in r["actions"]],
+              "key_pairs": [{k: v for k, v in r.items() if k not in ("changed", "diff")} for r in results]}
+    if any("diff" in r for r in results):
+        merged["diff"] = [r["diff"] for r in results if "diff" in r]
+    return merged
 
 
 def main():
-    module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True,
+                              mutually_exclusive=[("name", "names"), ("names", "secret_name")],
+                              required_one_of=[("name", "names")])
     params = module.params
-    errors = kp.present_params_errors(params) if params["state"] == "present" else kp.absent_params_errors(params)
+    each = key_pair_params(params)
+    errors = params_errors(each)
     if errors:
         module.fail_json(msg="Invalid parameters: " + "; ".join(errors), errors=errors)
     if params["state"] == "present" and not kp.HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography", reason="to derive public keys from stored private keys"))
 
-    run = KeypairRun(module, api.KeyPairs.from_module(module), api.secret_store(module, params["secret_store"]))
-    try:
-        result = run.present() if params["state"] == "present" else run.absent()
-    except kp.HalfStateError as error:
-        module.fail_json(msg=str(error), half_state=error.state, **run.outcome())
-    except api.KeypairAWSError as error:
-        module.fail_json_aws(error.exception, msg=error.message, **run.outcome())
-    module.exit_json(**result)
+    key_pairs, store = api.KeyPairs.from_module(module), api.secret_store(module, params["secret_store"])
+    results = []
+    for _field, run_params in each:
+        run = KeypairRun(module, key_pairs, store, run_params)
+        try:
+            results.append(run.present() if params["state"] == "present" else run.absent())
+        except kp.HalfStateError as error:
+            module.fail_json(msg=str(error), half_state=error.state, **outcome(params, results, run))
+        except api.KeypairAWSError as error:
+            module.fail_json_aws(error.exception, msg=error.message, **outcome(params, results, run))
+    module.exit_json(**(results[0] if params["names"] is None else several(results)))
+
+
+def outcome(params, results, failed_run):
+    """What a failed run returns: its own outcome; with O(names), also what the key pairs before it did."""
+    return failed_run.outcome() if params["names"] is None else several(results + [failed_run.outcome()])
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from ansible_collections.obi.hpc_provisioner.plugins.module_utils import keypair
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_plan as plan
 from ansible_collections.obi.hpc_provisioner.plugins.modules import fsx_dra
 from ansible_collections.obi.hpc_provisioner.plugins.modules import pcluster_cluster
-from ansible_collections.obi.hpc_provisioner.plugins.modules import vlab_keypair
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.keypair_run import KeypairRun
 
 PUB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKEY"
 
@@ -29,7 +29,7 @@ def test_keypair_run_has_a_method_for_each_step_of_plan_present():
             steps.update(kp.plan_present(key_pair, secret, read, ctx))
         except kp.HalfStateError:
             pass
-    assert steps == set(vlab_keypair.KeypairRun.STEPS)
+    assert steps == set(KeypairRun.STEPS)
 
 
 def test_dra_run_has_a_method_for_each_outcome_of_present():

@@ -169,6 +169,57 @@ def test_return_private_key_is_explicit(aws, run):
     assert "private_key" not in run(name="k4")
 
 
+# ------------------------------------------------------------------------------------------- several key pairs
+
+def test_names_make_each_key_pair_in_one_run_and_list_them_in_order(aws, run):
+    result = run(names=["pcluster-v1-p1", "pcluster-v1-p1_sim"], tags=TAGS)
+    assert result["changed"] and result["actions"] == ["create_key_pair", "create_secret"] * 2
+    assert [k["key_pair"]["key_name"] for k in result["key_pairs"]] == ["pcluster-v1-p1", "pcluster-v1-p1_sim"]
+    assert [k["secret"]["name"] for k in result["key_pairs"]] == ["pcluster-v1-p1", "pcluster-v1-p1_sim"]
+    assert all(k["actions"] == ["create_key_pair", "create_secret"] for k in result["key_pairs"])
+    for made in result["key_pairs"]:
+        assert kp.same_public_key(public_of(aws.secret_value(made["key_pair"]["key_name"])), made["key_pair"]["public_key"])
+    assert "key_pair" not in result and "secret" not in result
+    again = run(names=["pcluster-v1-p1", "pcluster-v1-p1_sim"], tags=TAGS)
+    assert not again["changed"] and again["actions"] == [] and aws.writes() == []
+
+
+def test_names_in_check_mode_and_diff_give_one_diff_per_key_pair(aws, run):
+    run(name="pcluster-v1-p2", tags=TAGS)
+    result = run(names=["pcluster-v1-p2", "pcluster-v1-p2_sim"], tags=TAGS, check_mode=True, diff=True)
+    assert result["actions"] == ["create_key_pair", "create_secret"] and aws.writes() == []
+    assert [d["before"]["key_pair"]["exists"] for d in result["diff"]] == [True, False]
+    assert [d["after"]["key_pair"]["exists"] for d in result["diff"]] == [True, True]
+
+
+def test_names_absent_deletes_each(aws, run):
+    run(names=["k-a", "k-b"])
+    result = run(names=["k-a", "k-b"], state="absent")
+    assert result["actions"] == ["delete_key_pair", "delete_secret"] * 2
+    assert aws.everything() == ([], [], [])
+
+
+def test_a_bad_name_among_names_is_refused_by_its_index_before_any_call(aws, run):
+    result = run(names=["good", "bad name"])
+    assert result["failed"] and "names[1]: 'bad name' has characters that are not allowed" in result["msg"]
+    assert "names[0]" not in result["msg"] and aws.calls == []
+
+
+def test_names_with_secret_name_is_refused(aws, run):
+    result = run(names=["k-c", "k-d"], secret_name="shared")
+    assert result["failed"] and "mutually exclusive" in result["msg"] and aws.calls == []
+
+
+def test_a_failure_at_the_second_key_pair_reports_what_the_first_did(aws, run):
+    run(name="k-f2")  # its secret and key pair exist...
+    aws.ec2.delete_key_pair(KeyName="k-f2")
+    aws.sm.tag_resource(SecretId="k-f2", Tags=[{"Key": kp.TAG_KEY_PAIR, "Value": "someone-else"}])  # ...and it is foreign
+    result = run(names=["k-f1", "k-f2"])
+    assert result["failed"] and result["half_state"] == "foreign_secret"
+    assert result["changed"] and result["actions"] == ["create_key_pair", "create_secret"]
+    assert result["key_pairs"][0]["key_pair"]["key_name"] == "k-f1" and result["key_pairs"][1] == {"actions": []}
+
+
 # ------------------------------------------------------------------------------------------- tags
 
 def test_tags_follow_amazon_aws_semantics_on_both_halves(aws, run):
