@@ -3,7 +3,7 @@
 # Copyright: Open Brain Institute
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The collection's filters: project_names, project_group and key_names (the names of one project's resources, module_utils/
+"""The collection's filters: project_names, project_group, key_names and cluster_resource_names (the names of one project's resources, module_utils/
 names.py's rule, so that the playbooks and roles compute them in one place instead of in Jinja), id_rule (what an id of
 a kind is, in words, for the messages of the test obi.hpc_provisioner.valid_id) and ssh_public_key_error
 (module_utils/ssh_public_key.py: a public key parsed for real, weak keys refused)."""
@@ -38,4 +38,5 @@ class FilterModule:
 
     def filters(self):
         return {"project_names": project_names, "ssh_public_key_error": ssh_public_key_error, "id_rule": id_rule,
-                "project_group": names.project_group, "key_names": names.key_names}
+                "project_group": names.project_group, "key_names": names.key_names,
+                "cluster_resource_names": names.cluster_resource_names}

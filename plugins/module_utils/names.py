@@ -33,8 +33,14 @@ import hashlib
 import re
 
 CLUSTER_PREFIX = "pcluster-"
+# The cost tags of everything the collection makes that takes tags: the project's full ids.
+COST_TAG_VLAB = "obp:costcenter:vlabid"
+COST_TAG_PROJECT = "obp:costcenter:project"
 SIM_KEY_SUFFIX = "_sim"
 JOB_LOG_GROUP_PREFIX = "/obi/hpc/"
+PCLUSTER_LOG_GROUP_PREFIX = "/aws/parallelcluster/"
+REST_SECURITY_GROUP_SUFFIX = "-slurm-rest"
+DEFAULT_NODE_ASSETS_PREFIX = "hpc_provisioner/node"
 # ParallelCluster's limits (pcluster.constants PCLUSTER_NAME_MAX_LENGTH[_SLURM_ACCOUNTING]), FSx storage names
 # (SharedStorage[].Name) and Linux group names (useradd: 32).
 CLUSTER_NAME_MAX = 60
@@ -187,3 +193,20 @@ def project_names(vlab_id, project_id, accounting="off", cluster=None):
 def key_names(cluster):
     """The key pairs the collection makes for ``cluster``: the admin's and the sim user's."""
     return [cluster, cluster + SIM_KEY_SUFFIX]
+
+
+def cluster_resource_names(cluster, node_assets_prefix=DEFAULT_NODE_ASSETS_PREFIX):
+    """What the collection makes for ``cluster`` and names after it, besides the cluster's stack: the key pairs (and
+    their secrets), the head node's REST security group, the cluster's objects under the infra bucket's node assets
+    prefix (its node variables and its copy of the collection), and the prefix of pcluster's log groups
+    (``<prefix><creation time>``, kept by pcluster's Retain policy after the cluster is gone)."""
+    admin_key, sim_key = key_names(cluster)
+    assets = f"{node_assets_prefix.rstrip('/')}/clusters/{cluster}/"
+    return {
+        "admin_key": admin_key,
+        "sim_key": sim_key,
+        "rest_security_group": cluster + REST_SECURITY_GROUP_SUFFIX,
+        "node_vars_key": assets + "node_vars.yml",
+        "collection_key": assets + "collection.tar.gz",
+        "pcluster_log_group_prefix": f"{PCLUSTER_LOG_GROUP_PREFIX}{cluster}-",
+    }

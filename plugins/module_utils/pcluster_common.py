@@ -21,9 +21,9 @@ NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]+$")
 NAME_MAX_LENGTH = names.CLUSTER_NAME_MAX
 NAME_MAX_LENGTH_SLURM_ACCOUNTING = names.CLUSTER_NAME_MAX_SLURM_ACCOUNTING
 
-# The cost tags that the provisioner puts on every cluster, and that the info module filters by.
-COST_TAG_VLAB = "obp:costcenter:vlabid"
-COST_TAG_PROJECT = "obp:costcenter:project"
+# The cost tags that the provisioner puts on every cluster, and that the info module filters by (names.py's).
+COST_TAG_VLAB = names.COST_TAG_VLAB
+COST_TAG_PROJECT = names.COST_TAG_PROJECT
 
 
 def uses_slurm_accounting(config):
@@ -75,7 +75,7 @@ def aws_environment(region, endpoint_url, boto_params):
     reaches them, so botocore's standard retry mode is their one retry layer. The modules' own clients are not
     affected (``aws.client`` turns botocore's retries off in their configuration, which wins over the environment).
     """
-    # Imported here, as in apply_aws_environment: this file stays importable without amazon.aws (validate_schema.py).
+    # Imported here, as in apply_aws_environment: this file stays importable without amazon.aws (the filters).
     from ansible_collections.obi.hpc_provisioner.plugins.module_utils.aws import SDK_RETRY_ENVIRONMENT
 
     to_set = dict(SDK_RETRY_ENVIRONMENT, AWS_DEFAULT_REGION=region, AWS_REGION=region)

@@ -16,6 +16,8 @@ from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import names
+
 TAG_KEY_MAX = 128
 TAG_VALUE_MAX = 256
 # Used with fullmatch: '$' would let a trailing newline through.
@@ -50,7 +52,24 @@ def tags_match(tags, wanted):
 
     A wanted value of None is ignored, so that an optional filter left unset matches everything.
     """
-    if isinstance(tags, list):
-        tags = boto3_tag_list_to_ansible_dict(tags)
-    tags = tags or {}
+    tags = _as_dict(tags)
     return all(tags.get(key) == value for key, value in (wanted or {}).items() if value is not None)
+
+
+def _as_dict(tags):
+    """Tags as a dict, from a dict or a boto3 list of Key/Value pairs (None: none)."""
+    return boto3_tag_list_to_ansible_dict(tags) if isinstance(tags, list) else tags or {}
+
+
+def owner_error(what, tags, vlab_id, project_id):
+    """Why ``what`` (a resource with one of this project's names) is another project's, by its cost tags, or None.
+
+    The naming rule gives different projects different names, so such a resource is a name collision: acting on it
+    would change another project's. A resource without cost tags is taken as the project's.
+    """
+    tags = _as_dict(tags)
+    owner_vlab, owner_project = tags.get(names.COST_TAG_VLAB, vlab_id), tags.get(names.COST_TAG_PROJECT, project_id)
+    if (owner_vlab, owner_project) == (vlab_id, project_id):
+        return None
+    return (f"{what} belongs to vlab_id={owner_vlab}, project_id={owner_project} (its cost tags), not to this request's "
+            f"vlab_id={vlab_id}, project_id={project_id}: a name collision; nothing was changed")
