@@ -1,0 +1,252 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Open Brain Institute
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: node_assets
+version_added: 0.1.0
+short_description: What a cluster's nodes read from the infra bucket at boot, published in one run
+description:
+  - ParallelCluster's C(OnNodeConfigured) action runs, on every node, the node_bootstrap role's entry script, which
+    installs this collection and runs the playbook C(obi.hpc_provisioner.node) with the cluster's node variables. With
+    O(state=present) this module puts all of it in the infra bucket, each object only when it differs, as follows.
+  - the entry script (O(entry_script) at O(entry_script_key));
+  - this collection's release tarball at O(release_key), built from O(collection_path) and uploaded once (a release
+    is a new key, so a re-run makes no write);
+  - the cluster's node variables (O(node_vars), as YAML, at O(node_vars_key));
+  - the cluster's copy of the release at O(collection_key) (a key that never changes, so that a new collection
+    version does not change the cluster's configuration; nodes configured after an upgrade install the new release).
+  - With O(state=absent), it deletes the cluster's two objects (O(node_vars_key), O(collection_key)); the entry
+    script and the releases are shared by every cluster and stay.
+  - Every object it puts carries the SHA-256 of its content in its metadata, and the cluster's copy the ETag of the
+    release it was copied from, so that a run compares with one C(HeadObject) per object whatever the bucket's
+    encryption. An object put by another tool (without that metadata) is put again once.
+  - One module run instead of one per object (about 0.5 s each, Python, imports and AWS clients).
+author:
+  - Open Brain Institute HPC team (@openbraininstitute)
+options:
+  bucket:
+    description: The infra bucket.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) puts what differs; V(absent) deletes the cluster's node variables and copy of the collection.
+    type: str
+    choices: [present, absent]
+    default: present
+  entry_script:
+    description: The entry script on the controller (the node_bootstrap role's C(files/on_node_configured.sh)).
+    type: path
+  entry_script_key:
+    description: Its key in O(bucket).
+    type: str
+  collection_path:
+    description:
+      - This collection on the controller, to build the release from when O(release_key) is missing in the bucket.
+        A source tree (with C(galaxy.yml)) is built with C(ansible-galaxy collection build), which applies its
+        C(build_ignore); an installed collection (with C(MANIFEST.json)) is packed as it is, without C(__pycache__).
+    type: path
+  release_key:
+    description: The key of this collection version's tarball in O(bucket).
+    type: str
+  node_vars:
+    description: The cluster's node variables (the cluster_config role's C(cluster_config_node_vars)).
+    type: dict
+  node_vars_key:
+    description: Their key in O(bucket).
+    type: str
+    required: true
+  collection_key:
+    description: The key of the cluster's copy of the release in O(bucket).
+    type: str
+    required: true
+notes:
+  - Check mode makes no mutating call and builds nothing; diff mode shows each object's SHA-256 (or, for the
+    cluster's copy, its release's ETag) before and after.
+  - "IAM: C(s3:GetObject) (for C(HeadObject)), C(s3:PutObject), C(s3:DeleteObject) on the objects, and C(s3:GetObject)
+    on O(release_key) for the copy."
+  - Throttling, AWS's transient server errors and lost connections are retried with jittered backoff.
+seealso:
+  - module: amazon.aws.s3_object
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Publish what the cluster's nodes read at boot
+  obi.hpc_provisioner.node_assets:
+    bucket: obi-hpc-infra-assets
+    entry_script: "{{ collection_root }}/roles/node_bootstrap/files/on_node_configured.sh"
+    entry_script_key: hpc_provisioner/node/on_node_configured.sh
+    collection_path: "{{ collection_root }}"
+    release_key: hpc_provisioner/node/obi-hpc_provisioner-0.2.0.tar.gz
+    node_vars: "{{ cluster_config_node_vars }}"
+    node_vars_key: hpc_provisioner/node/clusters/pcluster-vlab1-p1/node_vars.yml
+    collection_key: hpc_provisioner/node/clusters/pcluster-vlab1-p1/collection.tar.gz
+
+- name: Delete the cluster's node variables and copy of the collection
+  obi.hpc_provisioner.node_assets:
+    bucket: obi-hpc-infra-assets
+    node_vars_key: hpc_provisioner/node/clusters/pcluster-vlab1-p1/node_vars.yml
+    collection_key: hpc_provisioner/node/clusters/pcluster-vlab1-p1/collection.tar.gz
+    state: absent
+"""
+
+RETURN = r"""
+extends_documentation_fragment:
+  - obi.hpc_provisioner.run
+actions:
+  description:
+    - What the module did (or would do in check mode), in order. Items are V(put_entry_script),
+      V(build_release), V(put_release), V(put_node_vars), V(copy_release), V(delete_node_vars) and
+      V(delete_collection).
+  sample: [put_node_vars, copy_release]
+objects:
+  description: The keys of the objects the module looked after, by role.
+  returned: always
+  type: dict
+  sample:
+    node_vars: hpc_provisioner/node/clusters/pcluster-vlab1-p1/node_vars.yml
+    collection: hpc_provisioner/node/clusters/pcluster-vlab1-p1/collection.tar.gz
+"""
+
+import os
+import sys
+import tarfile
+import tempfile
+
+try:
+    import yaml
+except ImportError:
+    HAS_YAML = False
+else:
+    HAS_YAML = True
+
+try:
+    import botocore
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import aws
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.node_assets import Bucket
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.node_assets import sha256
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.run import Run
+
+PRESENT_OPTIONS = ("entry_script", "entry_script_key", "collection_path", "release_key", "node_vars")
+
+
+def node_vars_text(node_vars):
+    """The node variables as the nodes read them (a vars file): YAML, keys sorted, so that equal dicts give equal bytes."""
+    return yaml.safe_dump(node_vars, default_flow_style=False, sort_keys=True, indent=2).encode("utf-8")
+
+
+class AssetsRun(Run):
+    """One run: compares each object with what it should be, and (unless in check mode) puts or deletes it."""
+
+    def __init__(self, module, bucket):
+        super().__init__(module)
+        self.bucket = bucket
+        self.before, self.after = {}, {}
+
+    def _put_if_different(self, action, key, content):
+        wanted, found = sha256(content), self.bucket.digest(key)
+        self.before[key], self.after[key] = found, wanted
+        if found != wanted:
+            self._act(action, self.bucket.put, key, content)
+
+    def present(self):
+        params = self.params
+        with open(params["entry_script"], "rb") as script:
+            self._put_if_different("put_entry_script", params["entry_script_key"], script.read())
+        release = self._release()
+        self._put_if_different("put_node_vars", params["node_vars_key"], node_vars_text(params["node_vars"]))
+        copied_from = self.bucket.copied_from(params["collection_key"])
+        self.before[params["collection_key"]] = copied_from
+        self.after[params["collection_key"]] = release
+        if copied_from is None or copied_from != release:
+            self._act("copy_release", self.bucket.copy, params["release_key"], params["collection_key"], release)
+        self._set_diff(self.before, self.after)
+
+    def _release(self):
+        """The ETag of this version's release in the bucket, built and uploaded first when it is missing."""
+        found = self.bucket.head(self.params["release_key"])
+        if found is not None:
+            return found["ETag"]
+        self.actions.extend(["build_release", "put_release"])
+        if self.check_mode:
+            return "(new release)"
+        self.bucket.put(self.params["release_key"], build_release(self.module, self.params["collection_path"]))
+        return self.bucket.head(self.params["release_key"])["ETag"]
+
+    def absent(self):
+        for action, key in (("delete_node_vars", self.params["node_vars_key"]),
+                            ("delete_collection", self.params["collection_key"])):
+            exists = self.bucket.head(key) is not None
+            self.before[key], self.after[key] = exists, False
+            if exists:
+                self._act(action, self.bucket.delete, key)
+        self._set_diff(self.before, self.after)
+
+
+def build_release(module, collection_path):
+    """This collection as a tarball that ansible-galaxy installs: built from a source tree, or an installed one packed."""
+    with tempfile.TemporaryDirectory(suffix=".collection") as build_dir:
+        if os.path.isfile(os.path.join(collection_path, "galaxy.yml")):
+            module.run_command([sys.executable, "-m", "ansible.cli.galaxy", "collection", "build", "--output-path",
+                                build_dir, collection_path], check_rc=True)
+            built = [name for name in os.listdir(build_dir) if name.endswith(".tar.gz")]
+            path = os.path.join(build_dir, built[0])
+        elif os.path.isfile(os.path.join(collection_path, "MANIFEST.json")):
+            path = os.path.join(build_dir, "collection.tar.gz")
+            with tarfile.open(path, "w:gz") as tarball:  # MANIFEST.json and FILES.json make it installable as it is
+                tarball.add(collection_path, arcname=".", filter=lambda info: None if "__pycache__" in info.name else info)
+        else:
+            module.fail_json(msg=f"collection_path: {collection_path} holds neither galaxy.yml nor MANIFEST.json")
+        with open(path, "rb") as tarball:
+            return tarball.read()
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=dict(
+            bucket=dict(type="str", required=True),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            entry_script=dict(type="path"),
+            entry_script_key=dict(type="str", no_log=False),
+            collection_path=dict(type="path"),
+            release_key=dict(type="str", no_log=False),
+            node_vars=dict(type="dict"),
+            node_vars_key=dict(type="str", required=True, no_log=False),
+            collection_key=dict(type="str", required=True, no_log=False),
+        ),
+        required_if=[("state", "present", PRESENT_OPTIONS)],
+        supports_check_mode=True,
+    )
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"))
+    params = module.params
+    if params["state"] == "present" and not os.path.isfile(params["entry_script"]):
+        module.fail_json(msg=f"entry_script: no such file {params['entry_script']}")
+    run = AssetsRun(module, Bucket(aws.client(module, "s3"), params["bucket"]))
+    try:
+        if params["state"] == "present":
+            run.present()
+        else:
+            run.absent()
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        module.fail_json_aws(error, msg=f"Cannot publish the node assets in bucket {params['bucket']}", **run.outcome())
+    module.exit_json(**run.report(objects={"node_vars": params["node_vars_key"], "collection": params["collection_key"]}))
+
+
+if __name__ == "__main__":
+    main()
