@@ -203,8 +203,6 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils.keypair_api import KeypairAWSError
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils.keypair_api import KeypairInventory
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import COST_TAG_PROJECT
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import COST_TAG_VLAB
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import apply_aws_environment
@@ -241,6 +239,10 @@ def main():
         module.fail_json_aws(error, msg=f"Cannot read cluster {name}" if name else "Cannot list clusters")
     result = dict(changed=False, clusters=clusters)
     if module.params["key_names"] is not None:  # an empty list reads none (KeyPairs.search without names reads all)
+        # Imported here: a list or a describe without key pairs does not load them (nor cryptography).
+        from ansible_collections.obi.hpc_provisioner.plugins.module_utils.keypair_api import KeypairAWSError  # pylint: disable=import-outside-toplevel
+        from ansible_collections.obi.hpc_provisioner.plugins.module_utils.keypair_api import KeypairInventory  # pylint: disable=import-outside-toplevel
+
         try:
             result["key_pairs"] = KeypairInventory(module).key_pairs_with_secrets(module.params["key_names"]) \
                 if module.params["key_names"] else []

@@ -92,7 +92,7 @@ def test_a_failed_job_hands_back_the_error(job, site):
     assert failed.rc != 0 and failed.status == "failed"
     error = artifacts(failed)["error"]
     assert 'tier: "huge" is not valid: one of debug,' in error["message"], error
-    assert error["task"] == "Check the request's options", error
+    assert error["task"] == "Check the request", error
 
 
 def test_execution_environment_definition_makes_a_build_context_offline(tmp_path):

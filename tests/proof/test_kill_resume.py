@@ -12,12 +12,9 @@ PREFIX = "kil"
 # The create playbook's steps that write, in order: a run killed after any of them must converge when re-run, or
 # leave nothing behind when deleted.
 WRITING_STEPS = [
-    "Put the node bootstrap entry script in the infra bucket",
-    "Admin key pair",
-    "Simulation user's key pair",
+    "The project's key pairs (admin, simulation user; private keys in the key store)",
     "Claim a compute subnet",
-    "Put the cluster's node variables in the infra bucket",
-    "Give the cluster this collection version",
+    "Publish what the cluster's nodes read at boot",
     "The cluster",
 ]
 
@@ -45,18 +42,23 @@ def test_create_killed_after_a_step_converges_or_deletes_cleanly(emu, run_playbo
 
 
 def test_delete_killed_after_its_mark_blocks_create_until_run_again(emu, run_playbook, site, zone, monkeypatch):
-    """A delete killed after it marked the cluster: a create is refused at its claim (its key pairs exist already, so it
-    writes nothing of its own), naming the delete; a delete run again ends it, and then the project can be created again."""
+    """A delete killed after it marked the cluster (inside its one module run, while it waits for the stack to go): a
+    create is refused at its claim (its key pairs exist already, so it writes nothing of its own), naming the delete; a
+    delete run again ends it, and then the project can be created again."""
     request = {"vlab_id": "kilv", "project_id": "kmark"}
     cluster = "pcluster-kilv-kmark"
     created = lifecycle(run_playbook, "create", site, name="created", **request)
     assert created.rc == 0, created.stdout[-3000:]
+    emu.control("POST", "settings", {"stack_delete_seconds": 5})  # the run is killed while it waits for the stack
+    emu.control("DELETE", "requests")
     monkeypatch.setenv("ANSIBLE_CALLBACK_PLUGINS", str(Path(__file__).parent / "callback_plugins"))
-    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", "kill_after_task")
-    monkeypatch.setenv("OBI_KILL_AFTER_TASK", "Mark the cluster as being deleted (a create racing this delete then removes what it made)")
+    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", "kill_during_task")
+    monkeypatch.setenv("OBI_KILL_DURING_TASK", "Delete the cluster and what belongs to it")
+    monkeypatch.setenv("OBI_KILL_AFTER_CALL", "cloudformation:DeleteStack")
     killed = lifecycle(run_playbook, "delete", site, name="killed", **request)
-    monkeypatch.delenv("OBI_KILL_AFTER_TASK")
+    monkeypatch.delenv("OBI_KILL_DURING_TASK")
     assert killed.rc == -9, killed.stdout[-2000:]
+    emu.control("DELETE", "faults")  # the default timings again: the stack goes within a second
 
     emu.control("DELETE", "requests")
     refused = lifecycle(run_playbook, "create", site, name="refused", **request)
