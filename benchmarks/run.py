@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,10 @@ REPO = Path(__file__).resolve().parent.parent
 REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
 GNU_TIME = "/usr/bin/time"  # Debian package `time`
 PCLUSTER_VERSION = importlib.metadata.version("aws-parallelcluster")
-VLAB = "bench"
+SEED_PREFIX = "bench"  # the landing zone's names
+# The platform's ids are UUID4 strings (36 characters): their cluster names are the naming rule's digest form.
+VLAB = str(uuid.uuid4())
+_PROJECTS = {}
 # As the lifecycle tests: no CloudWatch logs (clusters come and go within a minute), EFS only, and subnets that
 # count as free while moto keeps the addresses of terminated instances.
 SITE_OVERRIDES = {"hpc_logs_enabled": False, "storage": "efs_only", "hpc_require_unused_subnets": False}
@@ -252,8 +256,16 @@ class Bench:
                 return procs
 
 
-def cluster_name(project, vlab=VLAB):
-    return f"pcluster-{vlab}-{project}"
+def project_id(label):
+    """The UUID4 project id that stands for ``label`` ("p0", "warm", ...) in this run."""
+    return _PROJECTS.setdefault(label, str(uuid.uuid4()))
+
+
+def cluster_name(label, vlab=VLAB):
+    """The cluster of the project ``label``, by the collection's naming rule (accounting off)."""
+    from ansible_collections.obi.hpc_provisioner.plugins.module_utils import names  # pylint: disable=import-outside-toplevel
+
+    return names.cluster_name(vlab, project_id(label))
 
 
 def stats_of(proc):
@@ -274,12 +286,12 @@ def lifecycle(bench, report):
 
     create_cli, create_pb = row("create", "pcluster CLI"), row("create", "playbook", "pcluster CLI")
     log("warm-up: one create of each kind (first run publishes the collection tarball), not measured")
-    bench.run(bench.playbook("create", vlab_id=VLAB, project_id="warm"))
+    bench.run(bench.playbook("create", vlab_id=VLAB, project_id=project_id("warm")))
     bench.run(bench.pcluster("create-cluster", "--cluster-name", "bench-cli-warm", "--cluster-configuration",
                              bench.config_file(cluster_name("warm")), "--rollback-on-failure", "false"))
     for i in range(runs):
         log(f"create {i + 1}/{runs}: playbook, then pcluster create-cluster with the configuration the playbook rendered")
-        create_pb.samples.append(bench.measure(bench.playbook("create", vlab_id=VLAB, project_id=f"p{i}")))
+        create_pb.samples.append(bench.measure(bench.playbook("create", vlab_id=VLAB, project_id=project_id(f"p{i}"))))
         config = bench.config_file(cluster_name(f"p{i}"))
         create_cli.samples.append(bench.measure(bench.pcluster(
             "create-cluster", "--cluster-name", f"bench-cli-{i}", "--cluster-configuration", config,
@@ -292,13 +304,13 @@ def lifecycle(bench, report):
     config = bench.config_file(target)
     for i in range(runs):
         log(f"no-change create, describe, list {i + 1}/{runs}")
-        again_pb.samples.append(bench.measure(bench.playbook("create", vlab_id=VLAB, project_id="p0")))
+        again_pb.samples.append(bench.measure(bench.playbook("create", vlab_id=VLAB, project_id=project_id("p0"))))
         sample = bench.measure(bench.pcluster("update-cluster", "--cluster-name", target, "--cluster-configuration", config),
                                check=False)
         if "No changes found" not in sample.procs[0].stdout:
             raise BenchmarkError(f"pcluster update-cluster with the same configuration: {sample.procs[0].stdout[-2000:]}")
         again_cli.samples.append(sample)
-        describe_pb.samples.append(bench.measure(bench.playbook("describe", vlab_id=VLAB, project_id="p0")))
+        describe_pb.samples.append(bench.measure(bench.playbook("describe", vlab_id=VLAB, project_id=project_id("p0"))))
         describe_cli.samples.append(bench.measure(bench.pcluster("describe-cluster", "--cluster-name", target)))
         list_pb.samples.append(bench.measure(bench.playbook("list")))
         list_cli.samples.append(bench.measure(bench.list_all_pages))
@@ -311,7 +323,7 @@ def lifecycle(bench, report):
     delete_cli, delete_pb = row("delete (until gone)", "pcluster CLI"), row("delete (until gone)", "playbook", "pcluster CLI")
     for i in range(runs):
         log(f"delete {i + 1}/{runs}: playbook (waits until gone), then pcluster delete-cluster and polling until gone")
-        delete_pb.samples.append(bench.measure(bench.playbook("delete", vlab_id=VLAB, project_id=f"p{i}")))
+        delete_pb.samples.append(bench.measure(bench.playbook("delete", vlab_id=VLAB, project_id=project_id(f"p{i}"))))
         delete_cli.samples.append(bench.measure(bench.pcluster("delete-cluster", "--cluster-name", f"bench-cli-{i}"),
                                                 after=lambda name=f"bench-cli-{i}": bench.wait_gone(name)))
     report.rows = list(rows.values())
@@ -376,7 +388,7 @@ def scale(bench, report, target):
             sample = bench.measure(bench.list_all_pages)
             point["listed_cli"], point["pages"] = sum(p.listed for p in sample.procs), len(sample.procs)
             rows["list CLI"].samples.append(sample)
-            rows["describe playbook"].samples.append(bench.measure(bench.playbook("describe", vlab_id=VLAB, project_id="p0")))
+            rows["describe playbook"].samples.append(bench.measure(bench.playbook("describe", vlab_id=VLAB, project_id=project_id("p0"))))
             rows["describe CLI"].samples.append(bench.measure(bench.pcluster("describe-cluster", "--cluster-name", target)))
         point["rows"] = rows
         report.scale.append(point)
@@ -391,7 +403,7 @@ def concurrency(bench, report):
     """N creates at once for distinct projects, plus duplicates racing some of them."""
     from ansible_collections.obi.hpc_provisioner.plugins.module_utils.subnet_claim import claimed_subnets  # pylint: disable=import-outside-toplevel
 
-    vlab, count, dups = "benchc", bench.args.concurrency, bench.args.duplicates
+    vlab, count, dups = str(uuid.uuid4()), bench.args.concurrency, bench.args.duplicates
     requests = []
     for i in range(count):
         requests.append(f"c{i:02d}")
@@ -401,7 +413,7 @@ def concurrency(bench, report):
     procs = [None] * len(requests)
 
     def create(index, project):
-        procs[index] = bench.run(bench.playbook("create", vlab_id=vlab, project_id=project), check=False,
+        procs[index] = bench.run(bench.playbook("create", vlab_id=vlab, project_id=project_id(project)), check=False,
                                  timeout=bench.args.timeout * 3)
 
     def run_all():
@@ -412,9 +424,10 @@ def concurrency(bench, report):
             thread.join()
         return procs
 
+    before = set(bench.cluster_names())
     sample = bench.measure(run_all)
     expected = {cluster_name(p, vlab) for p in requests}
-    clusters = {n for n in bench.cluster_names() if n.startswith(f"pcluster-{vlab}-")}
+    clusters = set(bench.cluster_names()) - before
     claims = claimed_subnets(bench.emu.client("dynamodb"), bench.zone["claim_table"])
     held = Counter(c for c in claims.values() if c in expected)
     config_subnets = {name: yaml.safe_load(bench.stored_config(name))["HeadNode"]["Networking"]["SubnetId"] for name in clusters}
@@ -712,7 +725,7 @@ def main(argv=None):
     # Subnets: the warm-up cluster, the measured ones (released again by delete) and the concurrent ones.
     subnets = args.subnets or max(4, args.runs + 2, args.concurrency + 4)
     log(f"seeding a landing zone with {subnets} compute subnets")
-    zone = seed(args.endpoint, prefix=VLAB, subnet_count=subnets)
+    zone = seed(args.endpoint, prefix=SEED_PREFIX, subnet_count=subnets)
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="benchmark-site-", delete=False) as site:
         json.dump(dict(site_settings(zone), **SITE_OVERRIDES), site)
     bench = Bench(args, emulator, site.name, zone)
