@@ -72,6 +72,26 @@ options:
         inspected.
     type: bool
     default: false
+  claim:
+    description:
+      - The cluster's subnet claim in this collection's claim table (see M(obi.hpc_provisioner.subnet_claim)), for a
+        caller that claimed the subnet before this module runs and must know whether a delete ran meanwhile (two jobs
+        for one project at once).
+      - With O(state=present) and not in check mode, once the cluster is created or updated, the module reads the
+        cluster's deletion mark (M(obi.hpc_provisioner.deletion_marker)) and its claim in O(claim.table); when the mark
+        is there or the claim is not O(claim.subnet_id) any more, it fails with RV(raced_delete) set, so that the caller
+        can wait for that delete and remove what it made. One module run instead of a
+        M(obi.hpc_provisioner.deletion_marker_info) after this one.
+    type: dict
+    suboptions:
+      table:
+        description: The DynamoDB table of subnet claims.
+        type: str
+        required: true
+      subnet_id:
+        description: The subnet the caller claimed for the cluster.
+        type: str
+        required: true
   validate_schema:
     description:
       - Check O(config) against pcluster's own schema, offline, before any AWS call, so that an invalid configuration
@@ -169,6 +189,20 @@ EXAMPLES = r"""
 RETURN = r"""
 extends_documentation_fragment:
   - obi.hpc_provisioner.run
+raced_delete:
+  description:
+    - Set when O(claim) was given and a delete of the cluster ran while the module did (its mark was found, or the
+      claim was gone); the module then fails, with RV(deletion_marker) and RV(claim) as found.
+  returned: on that failure
+  type: bool
+deletion_marker:
+  description: The cluster's deletion mark (C(cluster), C(started_at), C(expires_at), C(live)), V(null) when none.
+  returned: on a failure with RV(raced_delete)
+  type: dict
+claim:
+  description: The cluster's claim found in O(claim.table), V(null) when none.
+  returned: on a failure with RV(raced_delete)
+  type: dict
 cluster:
   description:
     - The cluster as pcluster's C(describe-cluster) reports it (snake_case keys, tags as a dictionary), plus its
@@ -282,10 +316,12 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import aws
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_library as library
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_plan as plan
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import subnet_claim as sc
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.cluster_stack import ClusterStack
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.cluster_stack import stack_status
-from ansible_collections.obi.hpc_provisioner.plugins.module_utils import pcluster_plan as plan
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import PclusterFailure
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import apply_aws_environment
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.pcluster_common import cluster_name_error
@@ -536,6 +572,8 @@ def main():
         wait_timeout=dict(type="int", default=3600),
         poll_interval=dict(type="float", default=15),
         rollback_on_failure=dict(type="bool", default=False),
+        claim=dict(type="dict", options=dict(table=dict(type="str", required=True),
+                                             subnet_id=dict(type="str", required=True))),
         validate_schema=dict(type="bool", default=True),
         suppress_validators=dict(type="list", elements="str"),
         validation_failure_level=dict(type="str", choices=["INFO", "WARNING", "ERROR"]),
@@ -560,7 +598,25 @@ def main():
                              f"{timeout.phase}; last status {timeout.last}", **run.result(run.reader.describe(run.name)))
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         module.fail_json_aws(error, msg=f"Cluster {run.name}: AWS call failed", **run.result(None))
+    if module.params["claim"] and module.params["state"] == "present" and not module.check_mode:
+        check_claim(module, run, cluster)
     module.exit_json(**run.result(cluster))
+
+
+def check_claim(module, run, cluster):
+    """Fail with raced_delete when a delete of the cluster ran meanwhile: its mark is there, or the claim is gone."""
+    claim = module.params["claim"]
+    dynamodb = aws.client(module, "dynamodb")
+    try:
+        marker = sc.marker(dynamodb, claim["table"], run.name)
+        held = sc.claims_of(dynamodb, claim["table"], run.name)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        module.fail_json_aws(error, msg=f"Cluster {run.name}: could not read its claim in {claim['table']}",
+                             **run.result(cluster))
+    found = held[0] if held else None
+    if marker is not None or (found or {}).get("subnet_id") != claim["subnet_id"]:
+        module.fail_json(msg=f"the claim of cluster {run.name} is gone or marked for deletion", raced_delete=True,
+                         deletion_marker=marker, claim=found, **run.result(cluster))
 
 
 if __name__ == "__main__":
