@@ -257,6 +257,47 @@ def test_rerun_changes_nothing_without_a_mutating_call(emu, run_playbook, main_c
     assert log["writes"] == 0, [c for c in log["calls"] if c["kind"] == "write"]
 
 
+def test_the_stored_configuration_is_no_change_without_loading_pcluster(emu, run_playbook, main_cluster, process_probe):
+    """A configuration equal to the one pcluster stored (its artifact bucket) needs neither pcluster nor its dryrun."""
+    probe_vars, figures = process_probe
+    run = run_playbook(play(emu, [task("Again", name=MAIN, config=main_cluster["config"], validate_schema=False)]),
+                       extra_vars=probe_vars)
+    assert run.rc == 0, run.stdout + run.stderr
+    assert not run.results("Again")["changed"] and run.results("Again")["change_set"] == []
+    imports = figures()[0]["imports"]
+    assert "boto3" in imports and not {"pcluster", "aws_cdk", "jsii"} & set(imports), imports
+    assert ("s3", "GetObject") in {(c["service"], c["operation"]) for c in emu.requests()["calls"]}
+
+
+def test_a_delete_that_ran_meanwhile_is_found_by_the_claim(emu, run_playbook, main_cluster):
+    """With claim, the run fails with raced_delete when the cluster's claim is not the one given, or it is marked as
+    being deleted; with its own claim it succeeds (the create playbook's check after its cluster step)."""
+    dynamodb = emu.client("dynamodb")
+    table = "pct-claims"
+    dynamodb.create_table(TableName=table, KeySchema=[{"AttributeName": "subnet_id", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "subnet_id", "AttributeType": "S"}],
+                          BillingMode="PAY_PER_REQUEST")
+    try:
+        dynamodb.put_item(TableName=table, Item={"subnet_id": {"S": "subnet-0123456789abcdef0"}, "cluster": {"S": MAIN}})
+        claimed = {"table": table, "subnet_id": "subnet-0123456789abcdef0"}
+        other = {"table": table, "subnet_id": "subnet-0fedcba9876543210"}
+        emu.control("DELETE", "requests")
+        run = run_playbook(play(emu, [task("Own claim", name=MAIN, config=main_cluster["config"], claim=claimed),
+                                      task("Claim gone", may_fail=True, name=MAIN, config=main_cluster["config"], claim=other)]))
+        assert not run.results("Own claim").get("failed"), run.results("Own claim")
+        gone = run.results("Claim gone")
+        assert gone["failed"] and gone["raced_delete"] and gone["claim"]["subnet_id"] == "subnet-0123456789abcdef0"
+        assert gone["msg"] == f"the claim of cluster {MAIN} is gone or marked for deletion"
+        assert emu.requests()["writes"] == 0  # the check only reads
+        dynamodb.put_item(TableName=table, Item={"subnet_id": {"S": f"deleting#{MAIN}"}, "cluster": {"S": MAIN},
+                                                 "expires_at": {"N": "4102444800"}})
+        marked = run_playbook(play(emu, [task("Marked", may_fail=True, name=MAIN, config=main_cluster["config"],
+                                              claim=claimed)])).results("Marked")
+        assert marked["failed"] and marked["raced_delete"] and marked["deletion_marker"]["cluster"] == MAIN
+    finally:
+        dynamodb.delete_table(TableName=table)
+
+
 def test_update_of_max_count_returns_the_change_set_as_diff(emu, run_playbook, main_cluster, process_probe):
     config = json.loads(json.dumps(main_cluster["config"]))
     config["Scheduling"]["SlurmQueues"][0]["ComputeResources"][0]["MaxCount"] = 10
