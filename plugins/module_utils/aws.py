@@ -6,7 +6,8 @@
 """The one AWS helper layer of the collection's modules: one retry policy, one retry layer, paginators.
 
 Retry policy: ``RETRY_ATTEMPTS`` tries with jittered backoff (1 s doubling, at most 20 s between tries) on
-throttling (AWSRetry's codes plus ``ThrottlingException`` and DynamoDB's ``ProvisionedThroughputExceededException``),
+throttling (AWSRetry's codes plus ``ThrottlingException``, DynamoDB's ``ProvisionedThroughputExceededException`` and S3's
+``SlowDown``),
 on AWS's transient server errors and on lost connections.
 
 One layer per call:
@@ -34,7 +35,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
 RETRY_ATTEMPTS = 10
-THROTTLING_CODES = ("ThrottlingException", "ProvisionedThroughputExceededException")
+THROTTLING_CODES = ("ThrottlingException", "ProvisionedThroughputExceededException", "SlowDown")  # SlowDown: S3's
 CONNECTION_LOST = "ConnectionLost"  # the pseudo error code of a call that got no answer
 
 # For the clients that aws-parallelcluster makes itself (pcluster_common.aws_environment exports it).

@@ -32,7 +32,7 @@ def client_error(code):
 
 @pytest.mark.parametrize("error", [
     client_error("Throttling"), client_error("ThrottlingException"), client_error("RequestLimitExceeded"),
-    client_error("ProvisionedThroughputExceededException"), client_error("ServiceUnavailable"),
+    client_error("ProvisionedThroughputExceededException"), client_error("SlowDown"), client_error("ServiceUnavailable"),
     ConnectionClosedError(endpoint_url="http://127.0.0.1:1"), EndpointConnectionError(endpoint_url="http://127.0.0.1:1"),
 ])
 def test_transient_errors_are_retried(error):
