@@ -7,7 +7,7 @@
 
 Retry policy: ``RETRY_ATTEMPTS`` tries with jittered backoff (1 s doubling, at most 20 s between tries) on
 throttling (AWSRetry's codes plus ``ThrottlingException``, DynamoDB's ``ProvisionedThroughputExceededException`` and S3's
-``SlowDown``),
+``SlowDown``, and the bare HTTP statuses 429 and 5xx of answers without a body, such as S3's ``HeadObject``),
 on AWS's transient server errors and on lost connections.
 
 One layer per call:
@@ -37,6 +37,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import Retrying
 RETRY_ATTEMPTS = 10
 THROTTLING_CODES = ("ThrottlingException", "ProvisionedThroughputExceededException", "SlowDown")  # SlowDown: S3's
 CONNECTION_LOST = "ConnectionLost"  # the pseudo error code of a call that got no answer
+# An answer without a body (S3's HeadObject) has its HTTP status as its error code: these are throttling or transient.
+TRANSIENT_HTTP_STATUSES = ("429", "500", "502", "503", "504")
 
 # For the clients that aws-parallelcluster makes itself (pcluster_common.aws_environment exports it).
 SDK_RETRY_ENVIRONMENT = {"AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": str(RETRY_ATTEMPTS)}
@@ -55,7 +57,8 @@ class HpcRetry(AWSRetry):
 
     @staticmethod
     def found(response_code, catch_extra_error_codes=None):
-        return response_code == CONNECTION_LOST or AWSRetry.found(response_code, catch_extra_error_codes)
+        return (response_code in (CONNECTION_LOST,) + TRANSIENT_HTTP_STATUSES
+                or AWSRetry.found(response_code, catch_extra_error_codes))
 
 
 RETRY = HpcRetry.jittered_backoff(retries=RETRY_ATTEMPTS, delay=1, max_delay=20,

@@ -32,7 +32,8 @@ def client_error(code):
 
 @pytest.mark.parametrize("error", [
     client_error("Throttling"), client_error("ThrottlingException"), client_error("RequestLimitExceeded"),
-    client_error("ProvisionedThroughputExceededException"), client_error("SlowDown"), client_error("ServiceUnavailable"),
+    client_error("ProvisionedThroughputExceededException"), client_error("SlowDown"), client_error("503"),
+    client_error("ServiceUnavailable"),
     ConnectionClosedError(endpoint_url="http://127.0.0.1:1"), EndpointConnectionError(endpoint_url="http://127.0.0.1:1"),
 ])
 def test_transient_errors_are_retried(error):
@@ -40,8 +41,9 @@ def test_transient_errors_are_retried(error):
     assert aws.RETRY(call)() == "done" and call.calls == 3
 
 
-def test_other_errors_are_not_retried():
-    call = failing([client_error("AccessDenied")])
+@pytest.mark.parametrize("code", ["AccessDenied", "404"])  # 404: S3's HeadObject of a missing object
+def test_other_errors_are_not_retried(code):
+    call = failing([client_error(code)])
     with pytest.raises(ClientError):
         aws.RETRY(call)()
     assert call.calls == 1
