@@ -3,8 +3,14 @@
 Every request passes through here before moto sees it, so the request log and the
 throttling switch cover all services, S3's own dispatch path included. The call it names is left in the
 request's environ (``CALL_KEY``) for the server's request handler, which counts every HTTP 500 (server.py).
+
+moto runs one request at a time (``_MOTO_LOCK``); what would wait there on something other than moto's backends is
+kept out of the lock: the request body is read from the socket before it is taken, and a fill may let other requests
+in while its request does slow backend-free work (``outside_moto_lock``: a stack's template parsed, see
+fills/cfn_templates.py).
 """
 
+import contextlib
 import functools
 import io
 import json
@@ -26,8 +32,13 @@ _THROTTLE_CODE = {"json": "ThrottlingException", "rest-json": "ThrottlingExcepti
 _MAX_BUFFERED_BODY = 1024 * 1024  # form bodies larger than this are not inspected for an Action
 # moto's backends are plain dicts and lists, not safe for concurrent requests (getmoto/moto#372): two concurrent
 # CreateStack calls of one name could both succeed. One request at a time inside moto; under the GIL it ran little
-# faster anyway.
+# faster anyway. Per-service locks would let little more through: moto's services reach into each other's backends
+# (EC2 into IAM, KMS, S3 and Logs; DynamoDB into S3 and KMS; SSM, EFS and RDS into EC2; CloudFormation into all).
 _MOTO_LOCK = threading.Lock()
+_holder = threading.local()  # .holds: this thread holds _MOTO_LOCK (a Lock cannot say which thread holds it)
+# Bodies up to this size are read before the lock is taken (moto reads every body into memory anyway); a client
+# that sends its body late (S3 uploads wait for "100 Continue"; a client starved of CPU) no longer holds moto.
+_MAX_PREREAD_BODY = 64 * 1024 * 1024
 # The environ key of (service, operation): the call a request makes, as named here.
 CALL_KEY = "emulator.call"
 # Calls that store a secret value, and where it is in their JSON body (SSM: only when Type is SecureString).
@@ -64,6 +75,38 @@ def _buffer_body(environ):
     body = environ["wsgi.input"].read(length) if length else b""
     environ["wsgi.input"] = io.BytesIO(body)
     return body
+
+
+def _preread_body(environ):
+    """Read the body before the lock is taken, when its length is known and it is not read already."""
+    if isinstance(environ.get("wsgi.input"), io.BytesIO):
+        return
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return  # moto answers a bad Content-Length as it always did
+    if 0 < length <= _MAX_PREREAD_BODY:
+        _buffer_body(environ)
+
+
+@contextlib.contextmanager
+def outside_moto_lock():
+    """Let other requests into moto while this request's thread does work that reads and changes no backend.
+
+    For a fill, in a request's own code before it calls the backend (a template being parsed): between leaving and
+    re-taking the lock other requests change the backends, so nothing read from them before may be trusted after.
+    A no-op on a thread that does not hold the lock (moto called in-process, without the middleware).
+    """
+    if not getattr(_holder, "holds", False):
+        yield
+        return
+    _holder.holds = False
+    _MOTO_LOCK.release()
+    try:
+        yield
+    finally:
+        _MOTO_LOCK.acquire()
+        _holder.holds = True
 
 
 def operation_name(environ, signing_name):
@@ -188,10 +231,15 @@ class AwsCallMiddleware:
 
     def _call_moto(self, environ, start_response):
         """moto's answer, produced under the lock to the last byte (a 500, or an exception, is counted by the server)."""
+        _preread_body(environ)
         with _MOTO_LOCK:
-            result = self.app(environ, start_response)
+            _holder.holds = True
             try:
-                return [b"".join(result)]
+                result = self.app(environ, start_response)
+                try:
+                    return [b"".join(result)]
+                finally:
+                    if hasattr(result, "close"):
+                        result.close()
             finally:
-                if hasattr(result, "close"):
-                    result.close()
+                _holder.holds = False

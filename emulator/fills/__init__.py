@@ -28,6 +28,8 @@ FILLS = {
     # CloudFormation, whose stacks make file systems through this backend (cfn_fsx).
     "fsx": {"fsx", "cloudformation"},
     "cfn_fsx": {"cloudformation"},  # FSx file systems and associations, EFS updates and tags in cluster stacks
+    # templates parsed outside the middleware's lock, with libyaml: a CreateStack no longer holds every other request
+    "cfn_templates": {"cloudformation"},
 }
 
 _installed = set()
