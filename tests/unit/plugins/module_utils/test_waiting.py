@@ -29,8 +29,9 @@ def deadline(timeout, clock):
     return Deadline(timeout, clock=clock, sleep=clock.sleep)
 
 
-def test_backoff_doubles_up_to_the_longest_pause():
-    assert list(itertools.islice(backoff_delays(1.0, 15.0), 6)) == [1.0, 2.0, 4.0, 8.0, 15.0, 15.0]
+def test_backoff_grows_by_half_up_to_the_longest_pause():
+    assert list(itertools.islice(backoff_delays(1.0, 4.0), 6)) == [1.0, 1.5, 2.25, 3.375, 4.0, 4.0]
+    assert list(itertools.islice(backoff_delays(1.0, 15.0, growth=2), 6)) == [1.0, 2.0, 4.0, 8.0, 15.0, 15.0]
     assert list(itertools.islice(backoff_delays(1.0, 0.5), 3)) == [0.5, 0.5, 0.5]
 
 
@@ -47,22 +48,22 @@ def test_every_reading_is_recorded_with_its_elapsed_time():
     waiting = deadline(60, clock)
     statuses = iter(["CREATE_IN_PROGRESS"] * 3 + ["CREATE_COMPLETE"])
     assert waiting.until(lambda: next(statuses), lambda s: s.endswith("COMPLETE"), "create", 15) == "CREATE_COMPLETE"
-    assert clock.pauses == [0.25, 0.5, 1.0]
+    assert clock.pauses == [0.25, 0.375, 0.5625]
     assert waiting.polls == [  # elapsed rounded to 0.1 s
         {"elapsed": 0.0, "phase": "create", "status": "CREATE_IN_PROGRESS"},
         {"elapsed": 0.2, "phase": "create", "status": "CREATE_IN_PROGRESS"},
-        {"elapsed": 0.8, "phase": "create", "status": "CREATE_IN_PROGRESS"},
-        {"elapsed": 1.8, "phase": "create", "status": "CREATE_COMPLETE"},
+        {"elapsed": 0.6, "phase": "create", "status": "CREATE_IN_PROGRESS"},
+        {"elapsed": 1.2, "phase": "create", "status": "CREATE_COMPLETE"},
     ]
 
 
 def test_polls_back_off_to_the_longest_pause():
     clock = FakeClock()
-    states = iter(["CREATING"] * 8 + ["AVAILABLE"])
+    states = iter(["CREATING"] * 13 + ["AVAILABLE"])
     waiting = deadline(3600, clock)
-    assert waiting.until(lambda: next(states), lambda s: s == "AVAILABLE", "create", 30, current="CREATING") == "AVAILABLE"
-    assert clock.pauses == [0.25, 0.5, 1, 2, 4, 8, 16, 30, 30]
-    assert waiting.waited == sum(clock.pauses) and len(waiting.polls) == 10
+    assert waiting.until(lambda: next(states), lambda s: s == "AVAILABLE", "create", 5, current="CREATING") == "AVAILABLE"
+    assert clock.pauses == [0.25, 0.375, 0.5625, 0.84375, 1.265625, 1.8984375, 2.84765625, 4.271484375] + [5] * 6
+    assert waiting.waited == sum(clock.pauses) and len(waiting.polls) == 15
 
 
 def test_status_of_shapes_what_is_recorded():
@@ -80,8 +81,9 @@ def test_timeout_polls_once_more_at_the_deadline_and_carries_the_last_reading():
     with pytest.raises(WaitTimeout) as caught:
         waiting.until(lambda: {"Lifecycle": "CREATING", "poll": len(clock.pauses)}, lambda s: False, "create", 30,
                       current=None)
-    assert clock.pauses == [0.25, 0.5, 1, 2, 1.25]  # the last pause is cut to the deadline, and a poll follows it
-    assert caught.value.last == {"Lifecycle": "CREATING", "poll": 5} and caught.value.phase == "create"
+    # The last pause is cut to the deadline, and a poll follows it.
+    assert clock.pauses == [0.25, 0.375, 0.5625, 0.84375, 1.265625, 1.703125]
+    assert caught.value.last == {"Lifecycle": "CREATING", "poll": 6} and caught.value.phase == "create"
     assert waiting.waited == 5 and waiting.elapsed() == 5.0
 
 
