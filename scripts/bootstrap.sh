@@ -70,6 +70,9 @@ if ! { ensure_system_packages && ensure_venv && ensure_collection_path; }; then
     if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then return 1; else exit 1; fi
 fi
 export PATH="$VENV/bin:$PATH"
+# The controller configuration that the execution environment ships (awx/ansible.cfg): the scripts and the tests run
+# the playbooks as AWX does.
+export ANSIBLE_CONFIG="$REPO/awx/ansible.cfg"
 export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
 # Never reach a real AWS account from here: fake credentials, and every endpoint is the emulator's.
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"

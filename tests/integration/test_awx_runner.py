@@ -122,3 +122,5 @@ def test_execution_environment_definition_makes_a_build_context_offline(tmp_path
     containerfile = (tmp_path / "context" / "Containerfile").read_text()
     assert "ansible-galaxy collection install --offline /build/collection/obi-hpc_provisioner-" in containerfile
     assert 'python3.12 -c "import pcluster.lib"' in containerfile
+    assert "COPY _build/configs/ansible.cfg /etc/ansible/ansible.cfg" in containerfile
+    assert "internal_poll_interval = 0.01" in (build / "configs" / "ansible.cfg").read_text()
