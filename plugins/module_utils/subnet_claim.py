@@ -100,12 +100,12 @@ def candidate_subnets(ec2, filters=None, subnet_ids=None, vpc_id=None):
 
 
 def offering_zones(ec2, instance_types):
-    """The availability zones that offer every one of ``instance_types`` ({type: set of zones} too)."""
-    per_type = {}
-    for instance_type in instance_types:
-        offers = aws.paginate(ec2, "describe_instance_type_offerings", LocationType="availability-zone",
-                              Filters=[{"Name": "instance-type", "Values": [instance_type]}])["InstanceTypeOfferings"]
-        per_type[instance_type] = {offer["Location"] for offer in offers}
+    """The availability zones that offer every one of ``instance_types`` ({type: set of zones} too): one read for all."""
+    per_type = {instance_type: set() for instance_type in instance_types}
+    offers = aws.paginate(ec2, "describe_instance_type_offerings", LocationType="availability-zone",
+                          Filters=[{"Name": "instance-type", "Values": list(per_type)}])["InstanceTypeOfferings"]
+    for offer in offers:
+        per_type.setdefault(offer["InstanceType"], set()).add(offer["Location"])
     common = set.intersection(*per_type.values()) if per_type else None
     return common, per_type
 

@@ -91,6 +91,13 @@ def test_zone_must_offer_the_instance_types(emu, run_playbook, table):
     assert sc.claimed_subnets(emu.client("dynamodb"), table) == {}
 
 
+def test_offering_zones_of_several_types_in_one_read(emu):
+    zones, per_type = sc.offering_zones(emu.client("ec2"), ["t3.micro", "t3.medium", "hpc7a.96xlarge"])
+    assert set(per_type) == {"t3.micro", "t3.medium", "hpc7a.96xlarge"} and per_type["t3.micro"]
+    assert zones == per_type["t3.micro"] & per_type["t3.medium"] & per_type["hpc7a.96xlarge"]
+    assert [c["count"] for c in emu.requests()["calls"] if c["operation"] == "DescribeInstanceTypeOfferings"] == [1]
+
+
 def test_claim_only_in_offering_zones(emu, zone, table):
     ec2, dynamodb = emu.client("ec2"), emu.client("dynamodb")
     zones = sc.offering_zones(ec2, ["t3.micro"])[0]
