@@ -411,9 +411,6 @@ class TeardownRun(Run):
         except is_boto3_error_code("ResourceNotFoundException"):
             pass  # another run deleted it meanwhile
 
-    def report_result(self):
-        return self.report(**{key: value for key, value in self.outcome().items() if key not in ("changed", "actions")})
-
 
 def main():
     module = AnsibleAWSModule(
@@ -451,7 +448,7 @@ def main():
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         module.fail_json_aws(error, msg=f"Cannot delete the project's cluster {run.outcome()['cluster_name']}",
                              **run.outcome())
-    module.exit_json(**run.report_result())
+    module.exit_json(**run.report())
 
 
 def _message(run, error):
