@@ -58,8 +58,5 @@ class Bucket:
         return ((self.head(key) or {}).get("Metadata") or {}).get(SOURCE_ETAG)
 
     def delete(self, key):
-        """Delete the object; True when there was one (S3 answers a delete of a missing key as a success)."""
-        if self.head(key) is None:
-            return False
+        """Delete the object (S3 answers a delete of a missing key as a success: callers head it first to tell)."""
         self.s3.delete_object(Bucket=self.name, Key=key, aws_retry=True)
-        return True

@@ -173,7 +173,7 @@ class AssetsRun(Run):
         copied_from = self.bucket.copied_from(params["collection_key"])
         self.before[params["collection_key"]] = copied_from
         self.after[params["collection_key"]] = release
-        if copied_from is None or copied_from != release:
+        if copied_from != release:
             self._act("copy_release", self.bucket.copy, params["release_key"], params["collection_key"], release)
         self._set_diff(self.before, self.after)
 
