@@ -1,7 +1,7 @@
 """Bad-input catalogue of the modules and roles: each case fails with a message naming the field (and the allowed values),
 and the whole catalogue leaves the emulator as it found it (no mutating call, no new resource).
 
-The playbooks' catalogue is in tests/integration/test_lifecycle.py (every survey field, checked the same way).
+The playbooks' catalogue is in tests/functional/test_lifecycle.py (every survey field, checked the same way).
 """
 # pylint: disable=missing-function-docstring  # the test names say what they check
 

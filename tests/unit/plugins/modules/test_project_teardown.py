@@ -1,6 +1,6 @@
 """Unit tests of project_teardown without a cluster stack (a project whose create stopped before its cluster step):
 main() against moto in-process (mock_aws), every AWS call recorded. The cluster's own deletion, the data repository
-associations and the racing create are tested against the emulator (tests/integration, tests/proof)."""
+associations and the racing create are tested against the emulator (tests/functional, tests/proof)."""
 # pylint: disable=missing-function-docstring,redefined-outer-name  # test names say what they check; pytest fixtures
 
 import json
