@@ -57,8 +57,8 @@ class HpcRetry(AWSRetry):
 
     @staticmethod
     def found(response_code, catch_extra_error_codes=None):
-        return (response_code in (CONNECTION_LOST,) + TRANSIENT_HTTP_STATUSES
-                or AWSRetry.found(response_code, catch_extra_error_codes))
+        transient = response_code in (CONNECTION_LOST,) + TRANSIENT_HTTP_STATUSES
+        return transient or AWSRetry.found(response_code, catch_extra_error_codes)
 
 
 RETRY = HpcRetry.jittered_backoff(retries=RETRY_ATTEMPTS, delay=1, max_delay=20,

@@ -76,8 +76,8 @@ class FsxApi:
     def file_systems_named(self, name):
         """The Lustre file systems whose Name tag is ``name`` (not those being deleted)."""
         file_systems = aws.paginate(self.client, "describe_file_systems")["FileSystems"]
-        return [fs for fs in file_systems if fs.get("FileSystemType") == "LUSTRE" and fs.get("Lifecycle") != "DELETING"
-                and tags_match(fs.get("Tags") or [], {"Name": name})]
+        lustre = [fs for fs in file_systems if fs.get("FileSystemType") == "LUSTRE" and fs.get("Lifecycle") != "DELETING"]
+        return [fs for fs in lustre if tags_match(fs.get("Tags") or [], {"Name": name})]
 
     def find_file_system(self, file_system_id=None, name=None):
         """The file system given by id or by Name tag, or None; DraError when the name is ambiguous."""

@@ -404,5 +404,5 @@ def matches(association, file_system_path=None, tags=None):
 
 def failure_message(association):
     """AWS's FailureDetails message, or a stand-in when AWS gives none."""
-    return ((association.get("FailureDetails") or {}).get("Message")
-            or "AWS gave no FailureDetails; see the association in the FSx console")
+    message = (association.get("FailureDetails") or {}).get("Message")
+    return message or "AWS gave no FailureDetails; see the association in the FSx console"

@@ -383,10 +383,10 @@ class DraRun(Run):
         if settled is None:
             raise WaitFailed(f"{self._subject(association)} was deleted by someone else while the module waited for it")
         if settled["Lifecycle"] != dra.AVAILABLE:
+            remedy = ("deletes and re-creates a FAILED association." if settled["Lifecycle"] == dra.FAILED
+                      else "sends the S3 configuration again, which makes AWS check it again.")
             raise WaitFailed(f"{self._subject(settled)} is {settled['Lifecycle']}: {dra.failure_message(settled)}. "
-                             "Fix the cause (bucket, bucket policy, event notifications) and run the task again: it "
-                             + ("deletes and re-creates a FAILED association." if settled["Lifecycle"] == dra.FAILED
-                                else "sends the S3 configuration again, which makes AWS check it again."),
+                             f"Fix the cause (bucket, bucket policy, event notifications) and run the task again: it {remedy}",
                              association=settled)
         return settled
 

@@ -426,10 +426,10 @@ class ClusterRun(Run):
         if not plan.fleet_stop_resolves(errors):
             raise PclusterFailure("\n".join([f"Cluster {self.name} cannot be updated:"] + reasons), **details)
         if self.params["on_fleet_stop_required"] == "fail":
-            raise PclusterFailure("\n".join(
-                [f"Cluster {self.name}: the update needs the compute fleet stopped:"] + reasons
-                + ["Set on_fleet_stop_required to stop_and_start (or stop) to let the module stop the compute fleet, "
-                   "update the cluster and start the fleet again."]), **details)
+            remedy = ("Set on_fleet_stop_required to stop_and_start (or stop) to let the module stop the compute fleet, "
+                      "update the cluster and start the fleet again.")
+            lines = [f"Cluster {self.name}: the update needs the compute fleet stopped:", *reasons, remedy]
+            raise PclusterFailure("\n".join(lines), **details)
         return plan.fleet_actions(self.params["on_fleet_stop_required"])
 
     def update_with_fleet_stopped(self, config, restart):

@@ -39,7 +39,8 @@ class FakeTable:
     def __init__(self):
         self.items = {}
 
-    def put_item(self, TableName, Item, ConditionExpression=None, ExpressionAttributeNames=None, ExpressionAttributeValues=None):  # noqa: N803 pylint: disable=invalid-name,unused-argument
+    # pylint: disable-next=invalid-name,unused-argument  # boto3's parameter names
+    def put_item(self, TableName, Item, ConditionExpression=None, ExpressionAttributeNames=None, ExpressionAttributeValues=None):  # noqa: N803
         key = Item["subnet_id"]["S"]
         if ConditionExpression and key in self.items and self.items[key]["cluster"] != ExpressionAttributeValues[":c"]:
             raise FakeError("ConditionalCheckFailedException")
@@ -49,7 +50,8 @@ class FakeTable:
         item = self.items.get(Key["subnet_id"]["S"])
         return {"Item": item} if item else {}
 
-    def delete_item(self, TableName, Key, ConditionExpression=None, ExpressionAttributeNames=None, ExpressionAttributeValues=None):  # noqa: N803 pylint: disable=invalid-name,unused-argument
+    # pylint: disable-next=invalid-name,unused-argument  # boto3's parameter names
+    def delete_item(self, TableName, Key, ConditionExpression=None, ExpressionAttributeNames=None, ExpressionAttributeValues=None):  # noqa: N803
         key = Key["subnet_id"]["S"]
         if ConditionExpression and (key not in self.items or self.items[key]["cluster"] != ExpressionAttributeValues[":c"]):
             raise FakeError("ConditionalCheckFailedException")
