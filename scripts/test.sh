@@ -2,7 +2,8 @@
 # Every test suite: pytest (unit, the modules and playbooks against the emulator over HTTP with the real
 # pcluster.lib, AWX jobs through ansible-runner, fault injection and bad input), the roles' Molecule scenarios
 # (podman containers with real slurmdbd, MariaDB, munge; podman and the images are installed and built on first
-# use), then the static checks (yamllint, ansible-lint production profile, ansible-test sanity, changelog lint).
+# use), then the static checks (yamllint, ansible-lint production profile, ansible-test sanity, changelog lint), then
+# the shipped tarball (its content, galaxy-importer, ansible-test units on the installed collection: ship-check.sh).
 # Every output of pytest and Molecule is kept in .build/test-outputs and scanned for private keys, passwords and
 # munge keys before the static checks (scripts/scan_secrets.py).
 #
@@ -66,6 +67,7 @@ run_suite pytest pytest_suite "$@"
 run_suite molecule env VENV="$VENV" bash "$REPO/scripts/molecule.sh" --all
 run_suite secret-scan python "$REPO/scripts/scan_secrets.py" "$HPC_TEST_OUTPUTS"
 run_suite lint env VENV="$VENV" bash "$REPO/scripts/lint.sh"
+run_suite ship-check env VENV="$VENV" bash "$REPO/scripts/ship-check.sh"
 
 log "summary:"
 for line in "${summary[@]}"; do log "  $line"; done

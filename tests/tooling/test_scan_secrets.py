@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("scan_secrets", REPO / "scripts" / "scan_secrets.py")
 scan_secrets = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(scan_secrets)
