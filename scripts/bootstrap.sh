@@ -42,9 +42,11 @@ find_python() {
     return 1
 }
 
+# requirements-dev.txt includes requirements.lock (the execution environment's exact versions): a change to either
+# reinstalls.
 ensure_venv() {
     local stamp="$VENV/.requirements.sha256" wanted
-    wanted="$(cat "$REPO/requirements-dev.txt" | sha256sum | cut -d' ' -f1)"
+    wanted="$(cat "$REPO/requirements-dev.txt" "$REPO/requirements.lock" | sha256sum | cut -d' ' -f1)"
     if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
         return
     fi

@@ -9,7 +9,6 @@ emulator, and check that no job event carries a private key.
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -93,34 +92,3 @@ def test_a_failed_job_hands_back_the_error(job, site):
     error = artifacts(failed)["error"]
     assert 'tier: "huge" is not valid: one of debug,' in error["message"], error
     assert error["task"] == "Check the request", error
-
-
-def test_execution_environment_definition_makes_a_build_context_offline(tmp_path):
-    """`ansible-builder create` turns awx/execution-environment.yml into a build context, with no network."""
-    for name in ("awx", "requirements.yml", "requirements.txt", "bindep.txt"):
-        source = REPO_ROOT / name
-        copy = tmp_path / name
-        if source.is_dir():
-            shutil.copytree(source, copy)
-        else:
-            shutil.copy(source, copy)
-    python = [sys.executable, "-m"]
-    subprocess.run(python + ["ansible.cli.galaxy", "collection", "build", "--output-path", str(tmp_path / "awx" / "context-files"),
-                             str(REPO_ROOT)], check=True, capture_output=True)
-    # The instruction file's name is given: by default ansible-builder names it after the container runtime it finds
-    # on this machine (Containerfile with podman, Dockerfile without), and the result must not depend on that.
-    subprocess.run(python + ["ansible_builder", "create", "-f", str(tmp_path / "awx" / "execution-environment.yml"),
-                             "-c", str(tmp_path / "context"), "--output-filename", "Containerfile"],
-                   check=True, capture_output=True, cwd=tmp_path)
-    build = tmp_path / "context" / "_build"
-    assert "aws-parallelcluster==3.16.1" in (build / "requirements.txt").read_text()
-    assert "nodejs" in (build / "bindep.txt").read_text()
-    assert {c["name"] for c in yaml.safe_load((build / "requirements.yml").read_text())["collections"]} >= {
-        "amazon.aws", "ansible.posix"}
-    assert [p.name for p in (build / "collection").glob("*.tar.gz")] == ["obi-hpc_provisioner-0.1.0.tar.gz"]
-    assert not (tmp_path / "context" / "Dockerfile").exists()
-    containerfile = (tmp_path / "context" / "Containerfile").read_text()
-    assert "ansible-galaxy collection install --offline /build/collection/obi-hpc_provisioner-" in containerfile
-    assert 'python3.12 -c "import pcluster.lib"' in containerfile
-    assert "COPY _build/configs/ansible.cfg /etc/ansible/ansible.cfg" in containerfile
-    assert "internal_poll_interval = 0.01" in (build / "configs" / "ansible.cfg").read_text()
