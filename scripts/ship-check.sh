@@ -40,7 +40,7 @@ footer
 header "2/4 tarball content"
 listing="$(tar -tzf "$TARBALL")"
 # Nothing that needs the repository: the emulator and what runs against it, test tooling, Molecule, dev files.
-unwanted="$(grep -E '^(emulator|scripts|benchmarks|docs|\.ci|\.build|\.venv)/|^tests/(functional|proof|emulator|tooling|output)/|^tests/[^/]+\.py$|^roles/[^/]+/molecule/|^requirements-(dev|molecule)\.txt$|^changelogs/fragments/|__pycache__|\.pyc$|^\.' <<<"$listing" || true)"
+unwanted="$(grep -E '^(emulator|scripts|benchmarks|docs|\.ci|\.build|\.venv)/|^tests/(functional|proof|emulator|tooling|output)/|^tests/[^/]+\.py$|^roles/[^/]+/molecule/|^requirements-(dev|molecule|importer)\.txt$|^changelogs/fragments/|__pycache__|\.pyc$|^\.' <<<"$listing" || true)"
 [[ -z "$unwanted" ]] || fail "the tarball holds what cannot run from it (galaxy.yml build_ignore):"$'\n'"$unwanted"
 # What a user and Galaxy need.
 required=(README.md COPYING CHANGELOG.rst MANIFEST.json FILES.json meta/runtime.yml requirements.txt requirements.yml

@@ -1,7 +1,9 @@
 """Helpers of the tests that run the lifecycle playbooks (create, describe, list, update, delete) on the emulator."""
 
 import re
+import shutil
 import threading
+from pathlib import Path
 
 import yaml
 
@@ -29,6 +31,17 @@ def lifecycle(run_playbook, playbook, site, name=None, **extra):
     run = run_playbook(text, extra_vars=dict(site, **extra), name=name or playbook)
     run.stats_data = run.json.get("global_custom_stats", {})
     return run
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def collection_copy(destination):
+    """A copy of this collection's source tree at destination (without .git, the virtualenv, build outputs, caches):
+    a collection whose files a test may change, never the repository's. Returns its path."""
+    shutil.copytree(REPO_ROOT, destination, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", ".build", ".emulator", "__pycache__", ".pytest_cache", "*.tar.gz"))
+    return Path(destination)
 
 
 def run_together(*calls):

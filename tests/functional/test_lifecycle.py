@@ -7,6 +7,7 @@ The Lustre variant is only validated (test_cluster_config): the emulator's Cloud
 """
 # pylint: disable=missing-function-docstring  # the test names say what they check
 
+import re
 import threading
 from collections import Counter
 
@@ -15,7 +16,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lifecycle_helpers import claims, lifecycle, orphans, stacks, writes
+from lifecycle_helpers import claims, collection_copy, lifecycle, orphans, stacks, writes
 
 PREFIX = "lcy"
 SUBNETS = 4
@@ -40,6 +41,12 @@ RSA_1024 = _rsa_public_key(1024)
 
 NODE_VARS = "hpc_provisioner/node/clusters/pcluster-lcyv-p1/node_vars.yml"
 CLUSTER_COLLECTION = "hpc_provisioner/node/clusters/pcluster-lcyv-p1/collection.tar.gz"
+NODE_ASSETS_TASK = "Publish what the cluster's nodes read at boot"
+
+
+def release_pattern(version):
+    """A release's key: the version, then the first 16 hex digits of the content's digest."""
+    return re.compile(rf"hpc_provisioner/node/obi-hpc_provisioner-{re.escape(version)}-[0-9a-f]{{16}}[.]tar[.]gz")
 
 
 # The Workflow Service's network, for the REST cases that fail on something else.
@@ -101,7 +108,7 @@ def test_bad_input_fails_before_any_write(emu, run_playbook, site, zone, bad, ex
     assert stacks(emu) == before and "pcluster-lcyv-bad" not in claims(emu, zone).values()
 
 
-def test_create_describe_list_update_delete(emu, run_playbook, site, zone):
+def test_create_describe_list_update_delete(emu, run_playbook, site, zone, tmp_path):
     request = {"vlab_id": "lcyv", "project_id": "p1", "accounting": "database"}
     created = lifecycle(run_playbook, "create", site, **request)
     assert created.rc == 0, created.stdout[-4000:]
@@ -133,8 +140,9 @@ def test_create_describe_list_update_delete(emu, run_playbook, site, zone):
     assert job_logs["retentionInDays"] == 90
     assert emu.client("logs").list_tags_log_group(logGroupName="/obi/hpc/lcyv/p1")["tags"]["obp:costcenter:project"] == "p1"
     assets = {o["Key"] for o in infra.list_objects_v2(Bucket=site["hpc_infra_bucket"], Prefix="hpc_provisioner/node/")["Contents"]}
-    assert {"hpc_provisioner/node/on_node_configured.sh", "hpc_provisioner/node/obi-hpc_provisioner-0.1.0.tar.gz",
-            CLUSTER_COLLECTION} <= assets
+    release = created.results(NODE_ASSETS_TASK)["objects"]["release"]
+    assert release_pattern("0.1.0").fullmatch(release)
+    assert {"hpc_provisioner/node/on_node_configured.sh", release, CLUSTER_COLLECTION} <= assets
 
     again = lifecycle(run_playbook, "create", site, wait=True, **request)
     assert again.rc == 0, again.stdout[-3000:]
@@ -151,9 +159,29 @@ def test_create_describe_list_update_delete(emu, run_playbook, site, zone):
     assert upgraded.rc == 0 and upgraded.stats_data["clusterStatus"] == "CREATE_COMPLETE", upgraded.stdout[-3000:]
     assert not upgraded.results("The cluster")["changed"]
     assert {c["service"] for c in emu.requests()["calls"] if c["kind"] == "write"} == {"s3"}, emu.requests()
-    published = infra.head_object(Bucket=site["hpc_infra_bucket"], Key="hpc_provisioner/node/obi-hpc_provisioner-0.1.99.tar.gz")
+    upgrade = upgraded.results(NODE_ASSETS_TASK)["objects"]["release"]
+    assert release_pattern("0.1.99").fullmatch(upgrade) and upgrade.endswith(release.removeprefix(
+        "hpc_provisioner/node/obi-hpc_provisioner-0.1.0"))  # the same code, another version
+    published = infra.head_object(Bucket=site["hpc_infra_bucket"], Key=upgrade)
     given = infra.head_object(Bucket=site["hpc_infra_bucket"], Key=CLUSTER_COLLECTION)
     assert given["ETag"] == published["ETag"]
+
+    # A change of code that keeps the version (here in a copy of the collection, as the controller runs it) is a new
+    # release too, given to the cluster the same way: the nodes install what the controller runs.
+    copy = collection_copy(tmp_path / "changed" / "ansible_collections" / "obi" / "hpc_provisioner")
+    with open(copy / "roles" / "node_bootstrap" / "tasks" / "main.yml", "a", encoding="utf-8") as task_file:
+        task_file.write("# changed, version kept\n")
+    emu.control("DELETE", "requests")
+    recoded = lifecycle(run_playbook, "create", site, lifecycle_collection_root=str(copy), **request)
+    assert recoded.rc == 0 and recoded.stats_data["clusterStatus"] == "CREATE_COMPLETE", recoded.stdout[-3000:]
+    published_assets = recoded.results(NODE_ASSETS_TASK)
+    new_release = published_assets["objects"]["release"]
+    assert release_pattern("0.1.0").fullmatch(new_release) and new_release != release
+    assert published_assets["actions"] == ["build_release", "put_release", "copy_release"]
+    assert not recoded.results("The cluster")["changed"]
+    assert {c["service"] for c in emu.requests()["calls"] if c["kind"] == "write"} == {"s3"}, emu.requests()
+    given = infra.head_object(Bucket=site["hpc_infra_bucket"], Key=CLUSTER_COLLECTION)
+    assert given["ETag"] == infra.head_object(Bucket=site["hpc_infra_bucket"], Key=new_release)["ETag"]
 
     changed = lifecycle(run_playbook, "update", site, tier="prod-batch", **request)
     assert changed.rc != 0  # a new instance type needs the compute fleet stopped: said, not ignored
