@@ -96,7 +96,10 @@ footer
 header "4/4 ansible-test units on the installed tarball"
 SHIPPED="$BUILD/shipped"
 rm -rf "$SHIPPED"
-ansible-galaxy collection install --offline --no-deps -p "$SHIPPED" "$TARBALL" >/dev/null
+ANSIBLE_COLLECTIONS_PATH="$SHIPPED" ansible-galaxy collection install --offline --no-deps -p "$SHIPPED" "$TARBALL" >/dev/null
+# ansible-test lists the content with git when it finds a repository at or above the collection: this copy lies in the
+# repository's ignored .build/, so it gets a repository of its own (nothing committed: untracked files count).
+git -C "$SHIPPED/ansible_collections/obi/hpc_provisioner" init -q
 # The dependency collections, from the `ansible` package of the dev virtualenv (Galaxy is unreachable here).
 SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 for dep in amazon ansible community; do
