@@ -28,6 +28,9 @@ FILLS = {
     # CloudFormation, whose stacks make file systems through this backend (cfn_fsx).
     "fsx": {"fsx", "cloudformation"},
     "cfn_fsx": {"cloudformation"},  # FSx file systems and associations, EFS updates and tags in cluster stacks
+    # FSx for Lustre data plane (--fsx-data-dir): content on disk, S3 auto import, data repository tasks. After fsx,
+    # whose file system creation it wraps; it wraps S3's writes too (no association exists before FSx is used).
+    "fsx_data": {"fsx", "cloudformation"},
     # templates parsed outside the middleware's lock, with libyaml: a CreateStack no longer holds every other request
     "cfn_templates": {"cloudformation"},
 }

@@ -17,6 +17,7 @@ import datetime
 import functools
 import inspect
 import json
+import operator
 import re
 import secrets
 import string
@@ -208,17 +209,30 @@ def _encode_token(association_id):
     return base64.b64encode(association_id.encode()).decode()
 
 
-def _page(associations, max_results, next_token):
-    """One page in creation order; NextToken is the base64 id of the first association of the next page."""
+def _page(items, max_results, next_token, id_of=operator.attrgetter("association_id")):
+    """One page in creation order; NextToken is the base64 id (``id_of``) of the first item of the next page.
+    Associations by default; the data plane's data repository tasks (fsx_data) page the same way."""
     start = 0
     if next_token:
         try:
-            start = [a.association_id for a in associations].index(base64.b64decode(next_token, validate=True).decode())
-        except ValueError as error:  # undecodable, or naming no association of this listing
+            start = [id_of(item) for item in items].index(base64.b64decode(next_token, validate=True).decode())
+        except ValueError as error:  # undecodable, or naming no item of this listing
             raise BadRequest(f"The NextToken '{next_token}' is not valid.") from error
     end = start + (max_results or DEFAULT_PAGE_SIZE)
-    following = _encode_token(associations[end].association_id) if end < len(associations) else None
-    return associations[start:end], following
+    following = _encode_token(id_of(items[end])) if end < len(items) else None
+    return items[start:end], following
+
+
+def _replayed(items, request, kind, id_of):
+    """The item (association, or data plane task) an earlier request with this ClientRequestToken created, if any: a
+    client retry. The token reused with other parameters is IncompatibleParameterError; ``kind`` names the item."""
+    token = request.get("ClientRequestToken")
+    earlier = next((item for item in items if token and item.request.get("ClientRequestToken") == token), None)
+    if earlier is not None and earlier.request != request:
+        raise IncompatibleParameterError("ClientRequestToken", f"The client request token '{token}' was already used "
+                                         f"to create {kind} {id_of(earlier)} with different parameters. Use a new "
+                                         "token for a different request.")
+    return earlier
 
 
 def _filter_attribute(name, values):
@@ -267,13 +281,8 @@ class _BackendMethods:
 
     def _replayed_association(self, request):
         """The association an earlier request with this ClientRequestToken created, if any (a client retry)."""
-        token = request.get("ClientRequestToken")
-        earlier = next((a for a in self._associations().values() if token and a.request.get("ClientRequestToken") == token), None)
-        if earlier is not None and earlier.request != request:
-            raise IncompatibleParameterError("ClientRequestToken", f"The client request token '{token}' was already used "
-                                             f"to create data repository association {earlier.association_id} with "
-                                             "different parameters. Use a new token for a different request.")
-        return earlier
+        return _replayed(self._associations().values(), request, "data repository association",
+                         operator.attrgetter("association_id"))
 
     def create_data_repository_association(self, request):
         with _LOCK:
