@@ -41,6 +41,9 @@ JOB_LOG_GROUP_PREFIX = "/obi/hpc/"
 PCLUSTER_LOG_GROUP_PREFIX = "/aws/parallelcluster/"
 REST_SECURITY_GROUP_SUFFIX = "-slurm-rest"
 DEFAULT_NODE_ASSETS_PREFIX = "hpc_provisioner/node"
+# Where the head node publishes its SSH host key at boot (under the cluster's node assets): the job and data modules
+# verify the head node against it.
+HOST_KEY_OBJECT = "host_keys/ssh_host_ed25519_key.pub"
 # ParallelCluster's limits (pcluster.constants PCLUSTER_NAME_MAX_LENGTH[_SLURM_ACCOUNTING]), FSx storage names
 # (SharedStorage[].Name) and Linux group names (useradd: 32).
 CLUSTER_NAME_MAX = 60
@@ -198,7 +201,7 @@ def key_names(cluster):
 def cluster_resource_names(cluster, node_assets_prefix=DEFAULT_NODE_ASSETS_PREFIX):
     """What the collection makes for ``cluster`` and names after it, besides the cluster's stack: the key pairs (and
     their secrets), the head node's REST security group, the cluster's objects under the infra bucket's node assets
-    prefix (its node variables and its copy of the collection), and the prefix of pcluster's log groups
+    prefix (its node variables, its copy of the collection and the head node's published SSH host key), and the prefix of pcluster's log groups
     (``<prefix><creation time>``, kept by pcluster's Retain policy after the cluster is gone)."""
     admin_key, sim_key = key_names(cluster)
     assets = f"{node_assets_prefix.rstrip('/')}/clusters/{cluster}/"
@@ -208,5 +211,6 @@ def cluster_resource_names(cluster, node_assets_prefix=DEFAULT_NODE_ASSETS_PREFI
         "rest_security_group": cluster + REST_SECURITY_GROUP_SUFFIX,
         "node_vars_key": assets + "node_vars.yml",
         "collection_key": assets + "collection.tar.gz",
+        "host_key_key": assets + HOST_KEY_OBJECT,
         "pcluster_log_group_prefix": f"{PCLUSTER_LOG_GROUP_PREFIX}{cluster}-",
     }

@@ -22,7 +22,7 @@ description:
     data repository associations on shared FSx file systems (those carrying the project's cost tags; their files stay
     in S3), waiting until they are gone. The key pairs C(<cluster>) and C(<cluster>_sim) and the secrets or
     parameters that hold their private keys (where their link tags say, else the default names in O(secret_store)).
-    The cluster's node variables and copy of the collection in O(node_assets_bucket).
+    The cluster's node variables, copy of the collection and published head node host key in O(node_assets_bucket).
   - 4. Waits until the stack is gone.
   - 5. Deletes the head node's REST security group C(<cluster>-slurm-rest), found by name in any VPC.
   - 6. With O(delete_logs), deletes pcluster's log groups of the cluster (C(/aws/parallelcluster/<cluster>-<time>),
@@ -310,7 +310,7 @@ class TeardownRun(Run):
         self.delete_associations()
         self.delete_key_pairs(names.key_names(name))
         if self.params["node_assets_bucket"]:
-            self.delete_objects([resources["node_vars_key"], resources["collection_key"]])
+            self.delete_objects([resources["node_vars_key"], resources["collection_key"], resources["host_key_key"]])
         if stack is not None and not self.check_mode:
             stack.await_end("delete")
         self.delete_security_groups(resources["rest_security_group"])

@@ -58,7 +58,8 @@ chmod 0700 "$WORK"
 if [[ ! -x "$VENV/bin/ansible-playbook" ]]; then
     PYTHON="$(find_python)"
     "$PYTHON" -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet "ansible-core>=2.17"
+    # boto3: amazon.aws's modules (the head node publishes its SSH host key to S3).
+    "$VENV/bin/pip" install --quiet "ansible-core>=2.17" boto3
 fi
 # The collection's dependencies, once (the roles' tasks name their modules: all must resolve).
 missing=0

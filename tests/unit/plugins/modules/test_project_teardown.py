@@ -58,7 +58,7 @@ def half_created(aws, cluster=CLUSTER, tags=None):
     aws.client("dynamodb").put_item(TableName=TABLE, Item={"subnet_id": {"S": "subnet-0123456789abcdef0"},
                                                            "cluster": {"S": cluster}})
     resources = names.cluster_resource_names(cluster)
-    for key in (resources["node_vars_key"], resources["collection_key"]):
+    for key in (resources["node_vars_key"], resources["collection_key"], resources["host_key_key"]):
         aws.client("s3").put_object(Bucket=BUCKET, Key=key, Body=b"x")
     logs = aws.client("logs")
     for group in (resources["pcluster_log_group_prefix"] + "202612070850", names.job_log_group(VLAB, PROJECT),
@@ -87,7 +87,7 @@ def test_a_half_created_project_is_removed_in_order_and_a_rerun_changes_nothing(
     assert result["removed"]["claims"] == ["subnet-0123456789abcdef0"] and result["removed"]["clusters"] == []
     assert sorted(result["removed"]["log_groups"]) == sorted([
         f"/aws/parallelcluster/{CLUSTER}-202612070850", names.job_log_group(VLAB, PROJECT)])
-    assert len(result["removed"]["objects"]) == 2
+    assert len(result["removed"]["objects"]) == 3
     # The mark first, then the key pairs before their secrets, the claim last of all but the mark's removal.
     done = writes(aws)
     assert done[0] == "PutItem" and done[-2:] == ["DeleteItem", "DeleteItem"]
