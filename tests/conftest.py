@@ -218,9 +218,9 @@ class PlaybookRun:
         return self.json.get("stats", {}).get("localhost", {})
 
 
-@pytest.fixture
-def run_playbook(emulator, tmp_path, request):
-    """Run a playbook (a list of tasks, or full YAML text) on localhost against the emulator.
+def playbook_runner(emulator, folder, node_id):
+    """Run a playbook (a list of tasks, or full YAML text) on localhost against ``emulator``, written to ``folder``;
+    its output is kept under ``node_id`` for the secret scan.
 
     Tasks get ``module_defaults`` for ``group/obi.hpc_provisioner.aws`` (endpoint, region, fake credentials):
     that group holds amazon.aws's modules and this collection's, so all of them talk to the emulator only.
@@ -239,7 +239,7 @@ def run_playbook(emulator, tmp_path, request):
                 "module_defaults": {"group/obi.hpc_provisioner.aws": connection},
                 "tasks": tasks,
             }], sort_keys=False)
-        playbook = tmp_path / f"{name}.yml"
+        playbook = folder / f"{name}.yml"
         playbook.write_text(text)
         command = ["ansible-playbook", "-i", "localhost,", str(playbook)]
         if extra_vars:
@@ -252,7 +252,13 @@ def run_playbook(emulator, tmp_path, request):
         env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO_ROOT / ".build" / "collections"))
         completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
         if kept:
-            keep_output(request.node.nodeid, name, completed.stdout, completed.stderr)
+            keep_output(node_id, name, completed.stdout, completed.stderr)
         return PlaybookRun(completed)
 
     return run
+
+
+@pytest.fixture
+def run_playbook(emulator, tmp_path, request):
+    """Run a playbook against the emulator (playbook_runner), kept under the test's name."""
+    return playbook_runner(emulator, tmp_path, request.node.nodeid)
