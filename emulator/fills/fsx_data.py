@@ -123,7 +123,7 @@ def _components(relative):
 
 def _split_repository(repository_path):
     """(bucket, key prefix ending in '/' or empty) of 's3://bucket[/prefix]'."""
-    bucket, _, prefix = repository_path[len("s3://"):].partition("/")
+    bucket, _slash, prefix = repository_path[len("s3://"):].partition("/")
     prefix = prefix.strip("/")
     return bucket, f"{prefix}/" if prefix else ""
 
@@ -151,8 +151,26 @@ def _make_directories(root, directory):
         _make_directory(path)
 
 
-def _write_file(root, target, data):
-    """Write ``data`` as a 0644 file, atomically: a poller sees the whole file or the one before, never a part."""
+def posix_metadata(key):
+    """(mode, uid, gid) from the object's FSx POSIX metadata (user metadata file-permissions, an octal mode with its
+    file type bits such as 0100660, file-owner and file-group), each None when absent or not a number: FSx imports a
+    file with these, else as root with mode 0644."""
+    metadata = {name.lower().replace("x-amz-meta-", ""): value for name, value in (key.metadata or {}).items()}
+
+    def number(name, base=10):
+        try:
+            return int(metadata[name], base)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    mode = number("file-permissions", 8)
+    return (None if mode is None else mode & 0o7777), number("file-owner"), number("file-group")
+
+
+def _write_file(root, target, data, metadata=(None, None, None)):
+    """Write ``data`` as a file (mode 0644, or the object's POSIX metadata), atomically: a poller sees the whole
+    file or the one before, never a part."""
+    mode, uid, gid = metadata
     _make_directories(root, target.parent)
     staging = root.parent / _STAGING
     staging.mkdir(exist_ok=True)
@@ -160,7 +178,9 @@ def _write_file(root, target, data):
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
-            os.fchmod(stream.fileno(), 0o644)
+            os.fchmod(stream.fileno(), 0o644 if mode is None else mode)
+            if uid is not None or gid is not None:
+                os.fchown(stream.fileno(), -1 if uid is None else uid, -1 if gid is None else gid)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -213,7 +233,7 @@ def _import_object(root, association, relative, key, events=("NEW", "CHANGED")):
     if relative.endswith("/"):
         _make_directories(root, target)
     else:
-        _write_file(root, target, key.value)
+        _write_file(root, target, key.value, posix_metadata(key))
     return True
 
 
@@ -246,6 +266,38 @@ def _on_object_deleted(s3_backend, bucket, key_name):
             _remove(root, target, relative.endswith("/"))
         except OSError as error:
             LOG.warning("emulator: removing %s for a deleted object failed: %s", target, error)
+
+
+def _apply_posix_metadata(target, metadata):
+    mode, uid, gid = metadata
+    if mode is not None:
+        os.chmod(target, mode)
+    if uid is not None or gid is not None:
+        os.chown(target, -1 if uid is None else uid, -1 if gid is None else gid)
+
+
+def _on_metadata_set(key):
+    """moto sets an object's user metadata after its write (the put hook has imported it already): the imported
+    file, or directory for a "prefix/" object, then takes the object's POSIX metadata, as FSx's import would have."""
+    metadata = posix_metadata(key)
+    if data_dir() is None or metadata == (None, None, None) or not key.bucket_name:
+        return
+    for association, relative in _covering(key.account_id, key.bucket_name, key.name):
+        target = _local_path(file_system_root(association.file_system_id), association, relative)
+        if target is not None and (target.is_file() or target.is_dir()) and not target.is_symlink():
+            try:
+                _apply_posix_metadata(target, metadata)
+            except OSError as error:
+                LOG.warning("emulator: POSIX metadata of s3://%s/%s not applied: %s", key.bucket_name, key.name, error)
+
+
+def _wrap_set_metadata(original):
+    @functools.wraps(original)
+    def set_metadata(self, metadata, *args, **kwargs):
+        original(self, metadata, *args, **kwargs)
+        _on_metadata_set(self)
+
+    return set_metadata
 
 
 def _wrap_put_object(original):
@@ -558,4 +610,5 @@ def install():
     FSxBackend.create_data_repository_association = _wrap_create_data_repository_association(
         FSxBackend.create_data_repository_association)
     S3Backend.put_object = _wrap_put_object(S3Backend.put_object)
+    FakeKey.set_metadata = _wrap_set_metadata(FakeKey.set_metadata)
     S3Backend.delete_object = _wrap_delete_object(S3Backend.delete_object)

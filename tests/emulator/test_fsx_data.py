@@ -134,6 +134,20 @@ def test_a_put_under_an_association_is_imported_with_its_directories(cluster):
     assert not list((cluster.root.parent / ".fsx-staging").iterdir()), "no staging file is left behind"
 
 
+def test_posix_metadata_of_the_object_sets_owner_group_and_mode(cluster):
+    cluster.s3.put_object(Bucket=cluster.bucket, Key=f"{cluster.prefix}/owned.dat", Body=b"x",
+                          Metadata={"file-owner": "2000", "file-group": "2001", "file-permissions": "0100660"})
+    info = cluster.local("owned.dat").stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (2000, 2001, 0o660)
+    cluster.s3.put_object(Bucket=cluster.bucket, Key=f"{cluster.prefix}/odd.dat", Body=b"x",
+                          Metadata={"file-owner": "sim", "file-permissions": "rw"})  # not numbers: the defaults
+    assert stat.S_IMODE(cluster.local("odd.dat").stat().st_mode) == 0o644
+    cluster.s3.put_object(Bucket=cluster.bucket, Key=f"{cluster.prefix}/shared/", Body=b"",
+                          Metadata={"file-owner": "2000", "file-group": "2001", "file-permissions": "042770"})
+    info = cluster.local("shared").stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (2000, 2001, 0o2770)
+
+
 def test_a_directory_object_is_a_directory(cluster):
     cluster.put("empty/", b"")
     assert cluster.local("empty").is_dir()
