@@ -39,7 +39,7 @@ options:
       - Where the private key of the cluster's sim key pair is kept (the create playbook's
         C(user_private_ssh_key_arn)) a Secrets Manager secret (ARN or name) or an SSM parameter (ARN, or a name that
         starts with C(/)). Read into memory for the connection, never written to a file or returned.
-      - Required with O(transport=ssh).
+      - Required for SSH (the data operations, and the job operations unless they use the REST API).
     type: str
   host_key:
     description:
@@ -49,8 +49,8 @@ options:
   host_key_bucket:
     description:
       - The infra bucket, where the head node publishes its host key
-        (C(<node_assets_prefix>/clusters/<cluster>/host_keys/ssh_host_ed25519_key.pub)). Required with
-        O(transport=ssh) unless O(host_key) is given.
+        (C(<node_assets_prefix>/clusters/<cluster>/host_keys/ssh_host_ed25519_key.pub)). Required for SSH unless
+        O(host_key) is given.
     type: str
   node_assets_prefix:
     description: The prefix of the cluster's node assets in O(host_key_bucket).

@@ -39,7 +39,7 @@ class FsxErrorHandler(AWSErrorHandler):
         return is_boto3_error_code(list(NOT_FOUND))
 
 
-def _pages(call, key, **kwargs):
+def pages(call, key, **kwargs):
     """Every item of DescribeDataRepositoryAssociations, following NextToken, in the order AWS gives them.
 
     By hand because boto3 has no paginator for this operation (``can_paginate`` is false; DescribeFileSystems
@@ -99,8 +99,8 @@ class FsxApi:
 
     @FsxErrorHandler.common_error_handler("describe the data repository associations of {subject}")
     def _associations(self, filters, subject):  # pylint: disable=unused-argument  # subject: the error's wording
-        return _pages(self.client.describe_data_repository_associations, "Associations", Filters=filters,
-                      MaxResults=PAGE_SIZE)
+        return pages(self.client.describe_data_repository_associations, "Associations", Filters=filters,
+                     MaxResults=PAGE_SIZE)
 
     @FsxErrorHandler.list_error_handler("describe data repository association {association_id}")
     def association(self, association_id):

@@ -41,7 +41,7 @@ def argument_spec(transports=False):
         ssh_user=dict(type="str", default="sim"),
         private_key_secret=dict(type="str", no_log=False),
         host_key=dict(type="str", no_log=False),
-        host_key_bucket=dict(type="str"),
+        host_key_bucket=dict(type="str", no_log=False),
         node_assets_prefix=dict(type="str", default=names.DEFAULT_NODE_ASSETS_PREFIX),
         connect_timeout=dict(type="int", default=15),
         mount_dir=dict(type="str", default="/obi/data"),

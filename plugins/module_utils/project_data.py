@@ -26,6 +26,7 @@ from ansible.module_utils.urls import open_url
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import aws
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import project_paths
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.fsx_api import pages
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.slurm_cli import RequestError
 
 SOURCE_SCHEMES = ("https", "http", "s3")
@@ -121,9 +122,8 @@ class ProjectData:
         if not fs_id or not project_paths.inside(mount, path):
             return None
         if self._associations is None:
-            self._associations = aws.paginate(
-                aws.client(self.module, "fsx"), "describe_data_repository_associations",
-                Filters=[{"Name": "file-system-id", "Values": [fs_id]}])["Associations"]
+            self._associations = pages(aws.client(self.module, "fsx").describe_data_repository_associations,
+                                       "Associations", Filters=[{"Name": "file-system-id", "Values": [fs_id]}])
         fs_path = path[len(mount):] or "/"
         for association in sorted(self._associations, key=lambda a: -len(a["FileSystemPath"])):
             root = association["FileSystemPath"].rstrip("/") or "/"
@@ -169,16 +169,47 @@ class ProjectData:
         progress = Progress(total)
         try:
             if located:
-                _association, bucket, key = located
-                aws.client(self.module, "s3").upload_fileobj(CountingReader(stream, progress), bucket, key)
-                result["s3_url"] = f"s3://{bucket}/{key}"
+                result["s3_url"] = self._s3_put(stream, path, located, progress)
             else:
                 self._sftp_put(stream, path, progress)
         finally:
             stream.close()
         if located:
-            self._wait_visible(path, progress.bytes)
+            self._wait_until(lambda: self.stat(path) == ("file", progress.bytes),
+                             f"{path} to appear on the cluster (the DRA's automatic import)")
         return dict(result, size=progress.bytes, transfer=progress.result())
+
+    def _s3_put(self, stream, path, located, progress):
+        """Write the file into the DRA's S3 prefix with FSx's POSIX metadata, so that the import gives it (and the
+        directories it needs) to the owner and group of the area, not to root. Returns its s3:// URL."""
+        _association, bucket, key = located
+        status, out, err = self.node.run(["stat", "-c", "%u %g", "--", self.root])
+        if status != 0:
+            raise RequestError("area", f"cannot read the owner of {self.root}: {err.strip()[:300]}")
+        uid, gid = out.split()
+        s3 = aws.client(self.module, "s3")
+        owner = {"file-owner": uid, "file-group": gid}
+        for directory in self._new_directories(path, key):
+            s3.put_object(Bucket=bucket, Key=directory, Body=b"", aws_retry=True,
+                          Metadata=dict(owner, **{"file-permissions": "042770"}))
+        s3.upload_fileobj(CountingReader(stream, progress), bucket, key,
+                          ExtraArgs={"Metadata": dict(owner, **{"file-permissions": "0100660"})})
+        return f"s3://{bucket}/{key}"
+
+    def _new_directories(self, path, key):
+        """The directory objects ("prefix/") of the parents of ``path`` below the area that do not exist yet."""
+        parents = []
+        directory = posixpath.dirname(path)
+        while project_paths.inside(self.root, directory) and directory != self.root:
+            parents.append(directory)
+            directory = posixpath.dirname(directory)
+        if not parents:
+            return []
+        script = 'for d in "$@"; do [ -d "$d" ] || printf "%s\\n" "$d"; done'
+        _status, out, _err = self.node.run(["sh", "-c", script, "sh"] + parents)
+        missing = set(out.splitlines())
+        depth = {parent: index + 1 for index, parent in enumerate(parents)}  # how many levels above the file
+        return sorted((key.rsplit("/", depth[parent])[0] + "/" for parent in parents if parent in missing), key=len)
 
     def _sftp_put(self, stream, path, progress):
         status, _out, err = self.node.run(["mkdir", "-p", "--", posixpath.dirname(path)])
@@ -193,13 +224,12 @@ class ProjectData:
             self.node.run(["rm", "-f", "--", partial])
             raise
 
-    def _wait_visible(self, path, size):
-        """Until FSx's automatic import shows the file on the cluster with ``size`` bytes (0.2 s, x1.5, at most 5 s)."""
+    def _wait_until(self, done, what):
+        """Until ``done()`` (FSx's automatic import), polling at 0.2 s growing x1.5 to 5 s, within wait_timeout."""
         deadline, delay = time.monotonic() + self.params["wait_timeout"], 0.2
-        while self.stat(path) != ("file", size):
+        while not done():
             if time.monotonic() + delay > deadline:
-                raise RequestError("wait_timeout", f"{path} did not appear on the cluster within"
-                                                   f" {self.params['wait_timeout']} s (the DRA's automatic import)")
+                raise RequestError("wait_timeout", f"waited {self.params['wait_timeout']} s for {what}")
             time.sleep(delay)
             delay = min(delay * 1.5, 5)
 
@@ -285,29 +315,37 @@ class ProjectData:
                 raise RequestError("recurse", f"{path} is a directory that is not empty: set recurse to delete it"
                                               " with its content")
         if not self.module.check_mode:
+            self._delete_repository_copy(path, kind)
             argv = ["rm", "-rf", "--one-file-system", "--", path] if kind == "directory" else ["rm", "-f", "--", path]
             status, _out, err = self.node.run(argv, timeout=600)
             if status != 0:
                 raise RequestError("path", f"cannot delete {path}: {err.strip()[:300]}")
-            self._delete_repository_copy(path, kind)
         return {"changed": True, "path": path, "kind": kind}
 
     def _delete_repository_copy(self, path, kind):
-        """Under a DRA that does not export deletions (project/private), the S3 copy goes too: else the project
-        would keep the data it deleted, and a change to it would bring it back."""
+        """Under a DRA, the S3 copy goes first: else the project would keep the data it deleted (project/private
+        exports nothing), and a change to it would bring it back. When the DRA imports deletions, FSx then removes
+        the imported files (owned by root when imported without POSIX metadata): the module waits for that, then
+        removes what only the cluster had."""
         located = self.association(path)
         if not located:
             return
         association, bucket, key = located
-        exported = (association.get("S3") or {}).get("AutoExportPolicy", {}).get("Events", [])
-        if "DELETED" in exported:
-            return
         s3 = aws.client(self.module, "s3")
         keys = [key] if kind != "directory" else [item["Key"] for item in aws.paginate(
             s3, "list_objects_v2", Bucket=bucket, Prefix=key.rstrip("/") + "/").get("Contents", [])]
         for start in range(0, len(keys), 1000):
             s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]],
                                                      "Quiet": True}, aws_retry=True)
+        imported = ((association.get("S3") or {}).get("AutoImportPolicy") or {}).get("Events", [])
+        if keys and "DELETED" in imported:
+            self._wait_until(lambda: not self._has_files(path, kind), f"FSx to remove {path} (the DRA's import)")
+
+    def _has_files(self, path, kind):
+        if kind != "directory":
+            return self.stat(path)[0] is not None
+        status, out, _err = self.node.run(["find", path, "-type", "f", "-print", "-quit"])
+        return status == 0 and bool(out.strip())
 
 
 def _entry(line, base):

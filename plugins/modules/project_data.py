@@ -12,14 +12,16 @@ short_description: Stage data into and out of a project's directories on its clu
 description:
   - O(mode=upload) stages in O(src) (an C(https://), C(http://) or C(s3://) URL) to O(path). On a cluster with
     FSx for Lustre (O(fsx_file_system_id)), a path under a data repository association (DRA) is written to the DRA's
-    S3 prefix and FSx's automatic import brings it onto the cluster; the module waits until the head node sees the
-    file with its size. Elsewhere (EFS-only clusters) the file is streamed by SFTP to a temporary name and renamed.
+    S3 prefix, with FSx's POSIX metadata (the owner and group of the area, mode 0660; new directories 2770), and
+    FSx's automatic import brings it onto the cluster; the module waits until the head node sees the file with its
+    size. Elsewhere (EFS-only clusters) the file is streamed by SFTP to a temporary name and renamed.
   - O(mode=download) stages out the file O(path) to O(dest) on the controller. Under a DRA, an export task writes it
     to S3 first (C(CreateDataRepositoryTask) C(EXPORT_TO_REPOSITORY)) and the object is read; elsewhere by SFTP.
     O(dest) is replaced only when its content differs.
   - O(mode=list) lists O(path) (a directory's entries, or one file), with O(recurse) the whole tree.
-  - O(mode=delete) deletes the file or directory O(path) (a directory with content needs O(recurse)). Under a DRA
-    that does not export deletions (C(project/private)), the S3 copy is deleted too.
+  - O(mode=delete) deletes the file or directory O(path) (a directory with content needs O(recurse)). Under a DRA,
+    its S3 copy is deleted first (C(project/private) exports nothing, so the data would stay in S3), the module waits
+    until FSx's import of the deletion has removed the imported files, then removes what only the cluster had.
   - Paths are relative to the project's O(area) and confined to it; the C(public) area is read only. Transfers
     return their bytes, duration and progress samples (RV(transfer)).
   - Bad input fails naming the option (RV(fields)) before any byte is written on the cluster or in S3.

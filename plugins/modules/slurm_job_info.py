@@ -55,8 +55,8 @@ job:
     name: {description: The job's name., type: str}
     state: {description: "Slurm's state: PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, TIMEOUT, ...", type: str}
     exit_code: {description: "Exit code and signal as Slurm prints them (C(0:0)).", type: str}
-    start_time: {description: Start time (ISO 8601, the cluster's time zone), none before it starts., type: str}
-    end_time: {description: End time, none until it ends., type: str}
+    start_time: {description: "Start time (ISO 8601, the cluster's time zone); none before it starts.", type: str}
+    end_time: {description: "End time; none until it ends.", type: str}
     nodes: {description: The nodes it ran on., type: str}
     account: {description: Its Slurm account (the project id)., type: str}
     work_dir: {description: Its working directory., type: str}
