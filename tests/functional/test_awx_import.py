@@ -41,7 +41,9 @@ IMPORT_FILE = REPO_ROOT / "awx" / "job_templates.json"
 TOKEN = "fake-awx-token"  # the fake's own bearer token, not a secret of anything
 ORG = {"name": "Open Brain Institute", "type": "organization"}
 pytestmark = pytest.mark.filterwarnings("ignore:datetime.datetime.utcnow:DeprecationWarning")  # awxkit's own
-TEMPLATES = {"hpc-create", "hpc-describe", "hpc-list", "hpc-update", "hpc-delete"}
+TEMPLATES = {"hpc-create", "hpc-describe", "hpc-list", "hpc-update", "hpc-delete",  # the lifecycle
+             "hpc-health", "hpc-job-submit", "hpc-job-status", "hpc-job-cancel",  # jobs on a project's cluster
+             "hpc-data-upload", "hpc-data-download", "hpc-data-list", "hpc-data-delete"}  # and its data
 
 # ---------------------------------------------------------------------------------------------------------------------
 # The fake AWX: POST schemas (the fields AWX 24.6's serializers accept on create), as OPTIONS answers them.
@@ -368,7 +370,8 @@ class FakeAwx:
 
     @staticmethod
     def _survey_error(spec):
-        """JobTemplateSurveySpec._validate_spec_data, without its password-default handling (no password questions here)."""
+        """JobTemplateSurveySpec._validate_spec_data; of its password-default handling, what a first import meets: the
+        reserved default $encrypted$ refused (no earlier spec holds the encrypted value it stands for)."""
         for field, kind in (("name", str), ("description", str), ("spec", list)):
             if not isinstance(spec.get(field), kind):
                 return f"Field '{field}' is missing from survey spec or has the wrong type."
@@ -386,6 +389,9 @@ class FakeAwx:
                 return f"'{item['type']}' in survey question {idx} is not an allowed question type."
             if item.get("default", "") != "" and not isinstance(item["default"], SURVEY_TYPES[item["type"]]):
                 return f"Default value {item['default']} in survey question {idx} has the wrong type."
+            if item["type"] == "password" and str(item.get("default", "")).startswith("$encrypted$"):
+                return (f"$encrypted$ is a reserved keyword for password question defaults, survey question {idx} is"
+                        f" type {item['type']}.")
             if any(item.get(key) is not None and not isinstance(item[key], int) for key in ("min", "max")):
                 return f"The min or max limit in survey question {idx} expected to be integer."
             if item["type"] in ("multiplechoice", "multiselect"):
@@ -723,13 +729,22 @@ def _survey_default_not_a_choice(data):
     tier["default"] = "huge"
 
 
+def _token_default_encrypted(data):
+    """A copy exported from AWX: the password question's default is the placeholder, which a new spec may not hold."""
+    (template,) = [t for t in data["job_templates"] if t["name"] == "hpc-job-submit"]
+    (token,) = [q for q in template["related"]["survey_spec"]["spec"] if q["variable"] == "rest_token"]
+    token["default"] = "$encrypted$"
+
+
 @pytest.mark.parametrize("change, missing, reported", [
     (_without("organizations"), "hpc-create", "This field may not be null"),
     (_template_in_another_organization, "hpc-delete", "Job Templates must have a project assigned"),
     (_without("credentials"), None, "Could not find matching object"),
     (_without("notification_templates"), None, "Could not find matching object"),
     (_survey_default_not_a_choice, None, "Default choice must be answered from the choices listed"),
-], ids=["no-organization", "template-in-another-organization", "no-credential", "no-notification-template", "bad-survey"])
+    (_token_default_encrypted, None, "$encrypted$ is a reserved keyword for password question defaults"),
+], ids=["no-organization", "template-in-another-organization", "no-credential", "no-notification-template",
+        "bad-survey", "encrypted-password-default"])
 def test_a_broken_copy_makes_the_import_report_an_error(awx, caplog, change, missing, reported):
     data = load_file()
     change(data)

@@ -321,7 +321,9 @@ def test_awx_surveys_match_the_playbooks():
     root = Path(__file__).resolve().parents[2]
     templates = {t["name"]: t for t in json.loads((root / "awx" / "job_templates.json").read_text())["job_templates"]}
     tiers = yaml.safe_load((root / "roles" / "cluster_config" / "defaults" / "main.yml").read_text())["cluster_config_tiers"]
-    assert set(templates) == {"hpc-create", "hpc-describe", "hpc-list", "hpc-update", "hpc-delete"}
+    assert set(templates) == {"hpc-create", "hpc-describe", "hpc-list", "hpc-update", "hpc-delete", "hpc-health",
+                              "hpc-job-submit", "hpc-job-status", "hpc-job-cancel", "hpc-data-upload",
+                              "hpc-data-download", "hpc-data-list", "hpc-data-delete"}
     for template in templates.values():
         assert (root / template["playbook"]).is_file()
         assert template["survey_enabled"] and template["ask_variables_on_launch"]
