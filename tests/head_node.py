@@ -178,7 +178,7 @@ def owner_label():
 
 
 def _owner_alive(label):
-    pid, _, start = (label or "").partition(":")
+    pid, _colon, start = (label or "").partition(":")
     return pid.isdigit() and _process_start(int(pid)) == start
 
 
@@ -292,7 +292,7 @@ def free_ports(count):
     """``count`` distinct ports free on 127.0.0.1 (all held until all are chosen)."""
     sockets = []
     try:
-        for _ in range(count):
+        for _index in range(count):
             sock = socket.socket()
             sock.bind(("127.0.0.1", 0))
             sockets.append(sock)

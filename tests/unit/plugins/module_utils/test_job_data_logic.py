@@ -176,7 +176,7 @@ def test_sources_are_https_http_or_s3(src, ok):
 
 def test_progress_samples_every_tenth_of_a_known_size_and_the_end():
     progress = project_data.Progress(total=100 * 1024 * 1024)
-    for _ in range(100):
+    for _megabyte in range(100):
         progress.add(1024 * 1024)
     result = progress.result()
     assert result["bytes"] == 100 * 1024 * 1024 and len(result["progress"]) == 10
