@@ -154,14 +154,24 @@ def podman(*args, check=True, timeout=300, **kwargs):
     return completed
 
 
+def _podman_ready():
+    return shutil.which("podman") and CONTAINERS_CONF.exists() \
+        and podman("image", "exists", BASE_IMAGE, check=False).returncode == 0
+
+
 def ensure_podman():
-    """scripts/molecule.sh --images (podman, its containers.conf, the systemd base images) unless all are there."""
-    if shutil.which("podman") and CONTAINERS_CONF.exists() \
-            and podman("image", "exists", BASE_IMAGE, check=False).returncode == 0:
+    """scripts/molecule.sh --images (podman, its containers.conf, the systemd base images) unless all are there.
+
+    Under a lock: on a fresh machine both pytest workers get here at once, and two apt-get or debootstrap runs at
+    the same time fail."""
+    if _podman_ready():
         return
-    log("podman or the base image missing: bash scripts/molecule.sh --images")
-    subprocess.run(["bash", str(REPO_ROOT / "scripts" / "molecule.sh"), "--images"], cwd=REPO_ROOT, check=True,
-                   stdout=subprocess.DEVNULL, timeout=3600)
+    with _locked(WORK / "podman.lock"):
+        if _podman_ready():
+            return
+        log("podman or the base image missing: bash scripts/molecule.sh --images")
+        subprocess.run(["bash", str(REPO_ROOT / "scripts" / "molecule.sh"), "--images"], cwd=REPO_ROOT, check=True,
+                       stdout=subprocess.DEVNULL, timeout=3600)
 
 
 def _process_start(pid):
