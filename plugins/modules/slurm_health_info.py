@@ -19,7 +19,7 @@ author:
   - Open Brain Institute HPC team (@openbraininstitute)
 options:
   srun:
-    description: Also run the tiny job. Without it the check only reads.
+    description: Also run the tiny job. Without it, and in check mode, the check only reads.
     type: bool
     default: true
 extends_documentation_fragment:
@@ -60,7 +60,7 @@ nodes:
   elements: dict
 srun:
   description: The test job; C(rc) 0 when it completed, its output (the node's host name over SSH) and duration.
-  returned: srun=true
+  returned: srun=true, not in check mode
   type: dict
   sample: {rc: 0, output: queue1-st-c5-1, seconds: 0.8}
 fields:
@@ -77,7 +77,7 @@ from ansible_collections.obi.hpc_provisioner.plugins.module_utils import slurm_j
 
 
 def check(module, jobs):
-    detail = jobs.health(module.params["srun"])
+    detail = jobs.health(module.params["srun"] and not module.check_mode)  # a test job is a change
     return dict(detail, changed=False, healthy=slurm_jobs.health_verdict(detail))
 
 
