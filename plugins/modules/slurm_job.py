@@ -40,7 +40,10 @@ options:
     description: A script in the project's scratch directory, relative to it. Needs O(transport=ssh).
     type: str
   work_dir:
-    description: The job's working directory, relative to the project's scratch directory.
+    description:
+      - The job's working directory, relative to the project's scratch directory.
+      - Over SSH it is created when missing; with O(transport=rest) it must exist (the REST API cannot make it, and
+        Slurm fails a job whose directory is missing), and it is checked by its text only.
     type: str
     default: "."
   job_name:
