@@ -50,6 +50,7 @@ def test_cluster_resource_names_follow_the_cluster_and_the_prefix():
         "admin_key": "pcluster-v-p", "sim_key": "pcluster-v-p_sim", "rest_security_group": "pcluster-v-p-slurm-rest",
         "node_vars_key": "site/node/clusters/pcluster-v-p/node_vars.yml",
         "collection_key": "site/node/clusters/pcluster-v-p/collection.tar.gz",
+        "host_key_key": "site/node/clusters/pcluster-v-p/host_keys/ssh_host_ed25519_key.pub",
         "pcluster_log_group_prefix": "/aws/parallelcluster/pcluster-v-p-"}
 
 
