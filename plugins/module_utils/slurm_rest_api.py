@@ -315,8 +315,9 @@ def error_texts(document):
             texts.append(error)
         elif isinstance(error, dict):
             main, detail = error.get("error") or "", error.get("description") or ""
-            texts.append(f"{main} ({detail})" if main and detail and detail != main else main or detail
-                         or f"error {error.get('error_number', error.get('error_code', '?'))}")
+            number = error.get("error_number", error.get("error_code", "?"))
+            text = main or detail or f"error {number}"
+            texts.append(f"{main} ({detail})" if main and detail and detail != main else text)
     return texts
 
 
