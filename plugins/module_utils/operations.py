@@ -22,6 +22,7 @@ from ansible_collections.obi.hpc_provisioner.plugins.module_utils import aws
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import names
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.project_paths import PathError
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.slurm_cli import RequestError
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.slurm_rest_api import SlurmRestError
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.head_node import HeadNode
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.head_node import HeadNodeError
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.head_node import host_key
@@ -116,26 +117,20 @@ def head_node(module):
                     timeout=params["connect_timeout"])
 
 
-def _failures(params):
-    """The errors that name an option: each ends the module with its message."""
-    failures = (HeadNodeError, PathError, RequestError)
-    if params.get("transport") == "rest":
-        from ansible_collections.obi.hpc_provisioner.plugins.module_utils.slurm_rest_api import SlurmRestError
-        failures += (SlurmRestError,)
-    return failures
+# The errors that name an option (their ``field``): each ends the module with its message.
+FAILURES = (HeadNodeError, PathError, RequestError, SlurmRestError)
 
 
 def run(module, action, target):
     """``action(module, target(module, node))`` with ``node`` the connected HeadNode (None over REST): its result,
     or the module fails naming the option its error is about (an AWS error: amazon.aws's failure)."""
-    failures = _failures(module.params)
     try:
         if module.params.get("transport") == "rest":
             return action(module, target(module, None))
         with head_node(module) as node:
             return action(module, target(module, node))
-    except failures as error:
-        module.fail_json(msg=str(error), fields=[getattr(error, "field", "rest_url")])
+    except FAILURES as error:
+        module.fail_json(msg=str(error), fields=[error.field])
     except (BotoCoreError, ClientError) as error:
         module.fail_json_aws(error, msg="AWS call failed")
     return None  # not reached: fail_json exits

@@ -18,6 +18,7 @@ Every transfer reports its bytes, seconds and samples of its progress.
 import hashlib
 import os
 import posixpath
+import secrets
 import tempfile
 import time
 from urllib.parse import urlsplit
@@ -31,7 +32,7 @@ from ansible_collections.obi.hpc_provisioner.plugins.module_utils.slurm_cli impo
 
 SOURCE_SCHEMES = ("https", "http", "s3")
 CHUNK = 1024 * 1024
-SAMPLE_EVERY = 8 * CHUNK  # a progress sample at least every 8 MiB, and at every tenth of a known size
+SAMPLE_EVERY = 8 * CHUNK  # a progress sample every tenth of a known size or every 8 MiB, whichever is more
 ENDED_TASK = ("SUCCEEDED", "FAILED", "CANCELED")
 
 
@@ -54,8 +55,7 @@ class Progress:
         self._next = self._step()
 
     def _step(self):
-        tenth = self.total // 10 if self.total else 0
-        return self.bytes + max(tenth, SAMPLE_EVERY) if tenth < SAMPLE_EVERY else self.bytes + tenth
+        return self.bytes + max(self.total // 10 if self.total else 0, SAMPLE_EVERY)
 
     def add(self, count):
         self.bytes += count
@@ -216,7 +216,8 @@ class ProjectData:
         if status != 0:
             raise RequestError("path", f"cannot create the directory of {path}: {err.strip()[:300]}")
         sftp = self.node.sftp()
-        partial = posixpath.join(posixpath.dirname(path), f".{posixpath.basename(path)}.part-{os.getpid()}")
+        # A name of its own: two jobs may stage the same file at once (each AWX job in its own container).
+        partial = posixpath.join(posixpath.dirname(path), f".{posixpath.basename(path)}.part-{secrets.token_hex(6)}")
         try:
             sftp.putfo(CountingReader(stream, progress), partial, confirm=False)
             sftp.posix_rename(partial, path)

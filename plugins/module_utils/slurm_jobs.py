@@ -14,6 +14,8 @@ import time
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import project_paths
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import slurm_cli
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.slurm_cli import RequestError
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.slurm_rest_api import SlurmRest
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils.slurm_rest_api import SlurmRestError
 
 HEALTH_JOB_TIMEOUT = 60
 
@@ -103,7 +105,6 @@ class RestJobs:
     """Jobs through the Slurm REST API with the user's token."""
 
     def __init__(self, params):
-        from ansible_collections.obi.hpc_provisioner.plugins.module_utils.slurm_rest_api import SlurmRest
         self.params = params
         self.api = SlurmRest(params["rest_url"], params["rest_token"], version=params["rest_api_version"],
                              timeout=params["connect_timeout"] * 2)
@@ -127,7 +128,6 @@ class RestJobs:
         return self.api.submit(slurm_cli.batch_script(params.get("script"), params.get("command")), job)
 
     def job(self, job_id):
-        from ansible_collections.obi.hpc_provisioner.plugins.module_utils.slurm_rest_api import SlurmRestError
         try:
             return self.api.job(job_id)
         except SlurmRestError as error:

@@ -123,8 +123,8 @@ s3_url:
   type: str
 transfer:
   description:
-    - The transfer, its bytes, seconds, rate and progress samples (at every tenth of a known size, at least every
-      8 MiB).
+    - The transfer, its bytes, seconds, rate and progress samples (every tenth of a known size or every 8 MiB,
+      whichever is more, and at the end).
   returned: when bytes moved
   type: dict
   sample: {bytes: 1048576, seconds: 0.21, bytes_per_second: 4993219, progress: [{bytes: 1048576, seconds: 0.21}]}
