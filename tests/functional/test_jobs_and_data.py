@@ -176,7 +176,9 @@ def test_health_runs_a_job_under_the_project(project):
 
 
 def test_a_job_runs_to_completion_and_its_output_is_downloaded(project, tmp_path):
-    script = "#!/bin/bash\necho \"out $SLURM_JOB_ID $SLURM_JOB_ACCOUNT $GREETING\"\necho err >&2\nsleep 4\n"
+    # The job runs until the test releases it, so that RUNNING is seen however slow the machine is.
+    script = ("#!/bin/bash\necho \"out $SLURM_JOB_ID $SLURM_JOB_ACCOUNT $GREETING\"\necho err >&2\n"
+              "while [ ! -e release ]; do sleep 0.2; done\n")
     submitted = project.ok("job_submit", script=script, work_dir="runs/first", job_name="first",
                            time_limit="5", job_environment={"GREETING": "hello world"})
     job_id = submitted["job_id"]
@@ -184,6 +186,7 @@ def test_a_job_runs_to_completion_and_its_output_is_downloaded(project, tmp_path
     assert submitted["stdout"] == f"{project.scratch}/runs/first/slurm-{job_id}.out"
     running = project.wait_state(job_id, ("RUNNING",))
     assert running["state"] == "RUNNING" and running["end_time"] is None and running["start_time"]
+    project.sim("touch", f"{project.scratch}/runs/first/release")
     done = project.wait_state(job_id, ("COMPLETED", "FAILED"))
     assert done["state"] == "COMPLETED" and done["exit_code"] == "0:0" and done["end_time"]
     assert done["nodes"] == project.node.node_name and done["stdout"] == submitted["stdout"]
@@ -302,7 +305,8 @@ def test_another_projects_job_cannot_be_read_or_cancelled(project, other_project
     ("data_list", "path", "absolute", {"path": "/etc"}),
     ("data_download", "path", "'..'", {"path": "runs/../../x", "dest": "/tmp/never"}),
     ("data_upload", "src", "the scheme must be one of", {"path": "x.bin", "src": "ftp://127.0.0.1/x.bin"}),
-    ("data_upload", "area", "one of scratch, private", {"area": "public", "path": "x.bin", "src": "https://127.0.0.1/x"}),
+    ("data_upload", "area", "one of scratch, private",
+     {"area": "public", "path": "x.bin", "src": "https://127.0.0.1/x"}),
 ])
 def test_bad_input_is_refused_naming_the_field(project, playbook, field, words, request_vars):
     project.refused(playbook, field, words, **request_vars)
