@@ -289,7 +289,7 @@ def other_project_job(project):
     node = project.node
     node.exec(["sacctmgr", "-i", "add", "account", "other-project"], check=True)
     node.exec(["sacctmgr", "-i", "add", "user", "root", "account=other-project"], check=True)
-    out = node.exec(["sbatch", "--parsable", "--account=other-project", "--wrap", "sleep 600"], check=True).stdout
+    out = node.exec(["sbatch", "--parsable", "--account=other-project", "--wrap", "sleep 3600"], check=True).stdout
     return int(out.strip().split(";")[0])
 
 
