@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from conftest import REGION, Emulator, playbook_runner, running_emulator  # pylint: disable=import-error
 from conftest import _free_port as free_port  # pylint: disable=import-error
 from head_node import SlurmHeadNode, TokenIssuer, register_secret  # pylint: disable=import-error
-from lifecycle_helpers import lifecycle  # pylint: disable=import-error
+from lifecycle_helpers import lifecycle, run_together  # pylint: disable=import-error
 
 PREFIX = "jbs"
 SUBNETS = 1
@@ -266,6 +266,27 @@ def test_sftp_moves_the_data_of_an_efs_only_cluster(project, web, tmp_path):
     removed = project.module(module, "sftp-delete", mode="delete", path="efs", recurse=True)
     assert removed["changed"] is True and removed["kind"] == "directory"
     assert project.node.exec(["test", "-e", f"{project.scratch}/efs"]).returncode != 0
+
+
+def test_two_requests_for_one_project_at_once(project, web):
+    """The Workflow Service may start two jobs for one project at once: two submits and two uploads of one file."""
+    folder, base = web
+    (folder / "twin.txt").write_text("twin\n")
+    runs = run_together(
+        lambda: project.run("job_submit", name="twin-submit-1", command="echo one", work_dir="runs/twin"),
+        lambda: project.run("job_submit", name="twin-submit-2", command="echo two", work_dir="runs/twin"),
+        lambda: project.run("data_upload", name="twin-upload-1", path="twin/t.txt", src=f"{base}/twin.txt",
+                            overwrite=True),
+        lambda: project.run("data_upload", name="twin-upload-2", path="twin/t.txt", src=f"{base}/twin.txt",
+                            overwrite=True))
+    for run in runs:
+        assert run.rc == 0 and run.stats_data["status"] == "ok", run.stats_data
+    first, second = (run.stats_data["result"]["job_id"] for run in runs[:2])
+    assert first != second
+    for job_id in (first, second):
+        assert project.wait_state(job_id, ("COMPLETED",))["state"] == "COMPLETED"
+    assert project.sim("cat", f"{project.scratch}/twin/t.txt") == "twin\n"
+    assert project.node.exec(["sh", "-c", f"ls -A {project.scratch}/twin"]).stdout == "t.txt\n"  # no partial left
 
 
 def test_the_rest_api_submits_and_reads_jobs_with_the_users_token(project):
