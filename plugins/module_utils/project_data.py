@@ -27,6 +27,7 @@ from ansible.module_utils.urls import open_url
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import aws
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import project_paths
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import waiting
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.fsx_api import pages
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.slurm_cli import RequestError
 
@@ -175,8 +176,8 @@ class ProjectData:
         finally:
             stream.close()
         if located:
-            self._wait_until(lambda: self.stat(path) == ("file", progress.bytes),
-                             f"{path} to appear on the cluster (the DRA's automatic import)")
+            self._wait(lambda: self.stat(path), lambda found: found == ("file", progress.bytes), 5,
+                       f"{path} to appear on the cluster (the DRA's automatic import)")
         return dict(result, size=progress.bytes, transfer=progress.result())
 
     def _s3_put(self, stream, path, located, progress):
@@ -225,14 +226,12 @@ class ProjectData:
             self.node.run(["rm", "-f", "--", partial])
             raise
 
-    def _wait_until(self, done, what):
-        """Until ``done()`` (FSx's automatic import), polling at 0.2 s growing x1.5 to 5 s, within wait_timeout."""
-        deadline, delay = time.monotonic() + self.params["wait_timeout"], 0.2
-        while not done():
-            if time.monotonic() + delay > deadline:
-                raise RequestError("wait_timeout", f"waited {self.params['wait_timeout']} s for {what}")
-            time.sleep(delay)
-            delay = min(delay * 1.5, 5)
+    def _wait(self, read, settled, longest, what, current=waiting.UNREAD):
+        """``read()`` until ``settled`` (the collection's polling with backoff), within wait_timeout."""
+        try:
+            return waiting.Deadline(self.params["wait_timeout"]).until(read, settled, what, longest, current)
+        except waiting.WaitTimeout:
+            raise RequestError("wait_timeout", f"waited {self.params['wait_timeout']} s for {what}") from None
 
     # Download -----------------------------------------------------------------------------------------------------
 
@@ -270,15 +269,10 @@ class ProjectData:
         task = fsx.create_data_repository_task(FileSystemId=association["FileSystemId"], Type="EXPORT_TO_REPOSITORY",
                                                Paths=[fs_path], Report={"Enabled": False},
                                                aws_retry=True)["DataRepositoryTask"]
-        deadline, delay = time.monotonic() + self.params["wait_timeout"], 0.5
-        while task["Lifecycle"] not in ENDED_TASK:
-            if time.monotonic() + delay > deadline:
-                raise RequestError("wait_timeout", f"the export of {path} ({task['TaskId']}) did not end within"
-                                                   f" {self.params['wait_timeout']} s")
-            time.sleep(delay)
-            delay = min(delay * 1.5, 10)
-            task = fsx.describe_data_repository_tasks(TaskIds=[task["TaskId"]],
-                                                      aws_retry=True)["DataRepositoryTasks"][0]
+        task = self._wait(lambda: fsx.describe_data_repository_tasks(TaskIds=[task["TaskId"]],
+                                                                     aws_retry=True)["DataRepositoryTasks"][0],
+                          lambda read: read["Lifecycle"] in ENDED_TASK, 10,
+                          f"the export of {path} ({task['TaskId']}) to end", current=task)
         if task["Lifecycle"] != "SUCCEEDED":
             reason = (task.get("FailureDetails") or {}).get("Message", task["Lifecycle"])
             raise RequestError("path", f"the export of {path} to S3 failed ({task['TaskId']}): {reason}")
@@ -340,7 +334,8 @@ class ProjectData:
                                                      "Quiet": True}, aws_retry=True)
         imported = ((association.get("S3") or {}).get("AutoImportPolicy") or {}).get("Events", [])
         if keys and "DELETED" in imported:
-            self._wait_until(lambda: not self._has_files(path, kind), f"FSx to remove {path} (the DRA's import)")
+            self._wait(lambda: self._has_files(path, kind), lambda has: not has, 5,
+                       f"FSx to remove {path} (the DRA's import)")
 
     def _has_files(self, path, kind):
         if kind != "directory":

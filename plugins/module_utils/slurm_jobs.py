@@ -13,6 +13,7 @@ import time
 
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import project_paths
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils import slurm_cli
+from ansible_collections.obi.hpc_provisioner.plugins.module_utils import waiting
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.slurm_cli import RequestError
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.slurm_rest_api import SlurmRest
 from ansible_collections.obi.hpc_provisioner.plugins.module_utils.slurm_rest_api import SlurmRestError
@@ -153,14 +154,14 @@ class RestJobs:
 
 
 def wait_ended(jobs, job_id, timeout):
-    """The job's record once it has ended, or the last one read after ``timeout`` seconds (polls 0.2 s x 1.5)."""
-    deadline, delay, job = time.monotonic() + timeout, 0.2, None
-    while True:
-        job = jobs.job(job_id)
-        if job and job["state"] in slurm_cli.ENDED_STATES or time.monotonic() + delay > deadline:
-            return job
-        time.sleep(delay)
-        delay = min(delay * 1.5, 5)
+    """The job's record once it has ended, or the last one read after ``timeout`` seconds (the collection's polling
+    with backoff, pauses up to 5 s)."""
+    try:
+        return waiting.Deadline(timeout).until(lambda: jobs.job(job_id),
+                                               lambda job: job and job["state"] in slurm_cli.ENDED_STATES,
+                                               f"job {job_id} to end", 5)
+    except waiting.WaitTimeout as timed_out:
+        return timed_out.last
 
 
 def jobs_for(module, node):

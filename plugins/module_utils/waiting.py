@@ -18,7 +18,7 @@ import time
 
 FIRST_DELAY = 0.25  # seconds between the first two polls
 GROWTH = 1.5  # each pause is this many times the one before, up to the caller's longest
-_UNREAD = object()
+UNREAD = object()  # ``until``'s ``current`` when there is no reading yet
 
 
 class WaitTimeout(Exception):
@@ -56,7 +56,7 @@ class Deadline:
     def remaining(self):
         return self.ends - self.clock()
 
-    def until(self, read, settled, phase, longest, current=_UNREAD, status_of=lambda value: value):
+    def until(self, read, settled, phase, longest, current=UNREAD, status_of=lambda value: value):
         """Poll ``read()`` until ``settled(value)`` and return that value; ``current`` skips the first read.
 
         Each reading is recorded as ``{elapsed, phase, status: status_of(value)}``. Past the deadline it raises
@@ -66,7 +66,7 @@ class Deadline:
         started = self.clock()
         delays = backoff_delays(FIRST_DELAY, longest)
         try:
-            if current is _UNREAD:
+            if current is UNREAD:
                 current = read()
             while True:
                 self.polls.append({"elapsed": self.elapsed(), "phase": phase, "status": status_of(current)})

@@ -90,7 +90,8 @@ def test_sbatch_runs_under_the_project_account_with_fixed_outputs():
 
 @pytest.mark.parametrize("params, field", [
     ({"time_limit": "1 hour"}, "time_limit"), ({"partition": "a b"}, "partition"), ({"nodes": 0}, "nodes"),
-    ({"ntasks": -1}, "ntasks"), ({"job_name": "two\nlines"}, "job_name"), ({"environment": {"PATH": "/x"}}, "environment"),
+    ({"ntasks": -1}, "ntasks"), ({"job_name": "two\nlines"}, "job_name"),
+    ({"environment": {"PATH": "/x"}}, "environment"),
     ({"environment": {"SLURM_ACCOUNT": "other"}}, "environment"), ({"environment": {"1X": "y"}}, "environment")])
 def test_invalid_sbatch_options_are_named(params, field):
     assert [f for f, _message in slurm_cli.submit_errors(params)] == [field]
@@ -222,3 +223,18 @@ def test_keys_are_parsed_in_memory():
     assert raised.value.field == "host_key"
     assert head_node.known_host_name("10.0.0.5", 22) == "10.0.0.5"
     assert head_node.known_host_name("127.0.0.1", 2222) == "[127.0.0.1]:2222"
+
+
+class CountingJobs:
+    """A job that reads PENDING, then RUNNING, then its final state."""
+
+    def __init__(self, states):
+        self.states = list(states)
+
+    def job(self, job_id):
+        return {"job_id": job_id, "state": self.states.pop(0) if len(self.states) > 1 else self.states[0]}
+
+
+def test_waiting_for_a_job_returns_it_ended_or_as_last_read():
+    assert slurm_jobs.wait_ended(CountingJobs(["PENDING", "RUNNING", "COMPLETED"]), 3, 30)["state"] == "COMPLETED"
+    assert slurm_jobs.wait_ended(CountingJobs(["RUNNING"]), 4, 0.3)["state"] == "RUNNING"
