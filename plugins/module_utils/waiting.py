@@ -6,18 +6,19 @@
 """Waiting by polling with backoff under one deadline per module run, shared by this collection's modules.
 
 Not boto3's waiters: CloudFormation's waiter polls every 30 s and says nothing meanwhile, FSx has no waiter
-for data repository associations, and a user in AWX wants to follow what happened. Polls start 0.25 s
-apart, for short transitions (a stack gone in a second, a marker released), and each pause is half as long again as
-the one before, up to the caller's longest: a transition of a second or two is seen within a third of its length
-(doubling saw a stack gone after 1.0 s only after 1.75 s), and a ten-minute wait with 15 s pauses costs 48 polls
-(doubling: 45).
+for data repository associations, and a user in AWX wants to follow what happened. For the first second polls are
+0.25 s apart, for short transitions (a stack gone in a second, a marker released: seen within 0.25 s, as by the pcluster
+CLI's users polling every 0.25 s), then each pause is half as long again as the one before, up to the caller's
+longest: a transition of a few seconds is seen within a third of its length, and a ten-minute wait with 15 s pauses
+costs three polls more than with pauses growing from the start (which saw a stack gone after 1.0 s only after 1.19 s).
 ``wait_timeout`` bounds all the waiting of a run together (a replacement waits for a delete, then a create).
 """
 
 import time
 
-FIRST_DELAY = 0.25  # seconds between the first two polls
-GROWTH = 1.5  # each pause is this many times the one before, up to the caller's longest
+FIRST_DELAY = 0.25  # seconds between the first polls
+STEADY = 1.0  # seconds of polls FIRST_DELAY apart before the pauses grow
+GROWTH = 1.5  # then each pause is this many times the one before, up to the caller's longest
 UNREAD = object()  # ``until``'s ``current`` when there is no reading yet
 
 
@@ -30,12 +31,15 @@ class WaitTimeout(Exception):
         self.last = last
 
 
-def backoff_delays(first, longest, growth=GROWTH):
-    """first, growth*first, growth**2*first, ... never more than longest."""
-    delay = min(first, longest)
+def backoff_delays(first, longest, growth=GROWTH, steady=0.0):
+    """first (as long as the pauses so far add up to less than steady), then growth*first, growth**2*first, ...
+    never more than longest."""
+    delay, paused = min(first, longest), 0.0
     while True:
         yield delay
-        delay = min(delay * growth, longest)
+        paused += delay
+        if paused >= steady:
+            delay = min(delay * growth, longest)
 
 
 class Deadline:
@@ -64,7 +68,7 @@ class Deadline:
         the final pause is not reported as a timeout.
         """
         started = self.clock()
-        delays = backoff_delays(FIRST_DELAY, longest)
+        delays = backoff_delays(FIRST_DELAY, longest, steady=STEADY)
         try:
             if current is UNREAD:
                 current = read()

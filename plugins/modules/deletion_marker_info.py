@@ -13,7 +13,7 @@ description:
   - Reads the cluster's deletion mark (see M(obi.hpc_provisioner.deletion_marker)) and its subnet claim in the claim
     table.
   - The create playbook reads both right after its cluster step. A mark, or a claim that is gone, means that a delete
-    ran at the same time; with O(wait) it waits for that delete to end, polling with backoff (0.25 s, growing by half up to 15 s),
+    ran at the same time; with O(wait) it waits for that delete to end, polling with backoff (0.25 s for a second, then growing by half up to 15 s),
     before it removes what it made.
 author:
   - Open Brain Institute HPC team (@openbraininstitute)

@@ -61,8 +61,8 @@ options:
     default: 3600
   poll_interval:
     description:
-      - The longest pause, in seconds, between two polls while waiting. The first pause is 0.25 seconds (or less if
-        O(poll_interval) is less) and each next pause is half as long again, up to O(poll_interval).
+      - The longest pause, in seconds, between two polls while waiting. For the first second the pauses are 0.25
+        seconds (or less if O(poll_interval) is less), then each next pause is half as long again, up to O(poll_interval).
     type: float
     default: 15
   rollback_on_failure:

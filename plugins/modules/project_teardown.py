@@ -83,7 +83,7 @@ options:
     type: int
     default: 3600
   poll_interval:
-    description: The longest pause between two polls, in seconds (they start 0.25 s apart, each pause half as long again as the one before).
+    description: The longest pause between two polls, in seconds (0.25 s apart for the first second, then each pause half as long again as the one before).
     type: float
     default: 15
 notes:

@@ -48,22 +48,22 @@ def test_every_reading_is_recorded_with_its_elapsed_time():
     waiting = deadline(60, clock)
     statuses = iter(["CREATE_IN_PROGRESS"] * 3 + ["CREATE_COMPLETE"])
     assert waiting.until(lambda: next(statuses), lambda s: s.endswith("COMPLETE"), "create", 15) == "CREATE_COMPLETE"
-    assert clock.pauses == [0.25, 0.375, 0.5625]
+    assert clock.pauses == [0.25, 0.25, 0.25]
     assert waiting.polls == [  # elapsed rounded to 0.1 s
         {"elapsed": 0.0, "phase": "create", "status": "CREATE_IN_PROGRESS"},
         {"elapsed": 0.2, "phase": "create", "status": "CREATE_IN_PROGRESS"},
-        {"elapsed": 0.6, "phase": "create", "status": "CREATE_IN_PROGRESS"},
-        {"elapsed": 1.2, "phase": "create", "status": "CREATE_COMPLETE"},
+        {"elapsed": 0.5, "phase": "create", "status": "CREATE_IN_PROGRESS"},
+        {"elapsed": 0.8, "phase": "create", "status": "CREATE_COMPLETE"},
     ]
 
 
-def test_polls_back_off_to_the_longest_pause():
+def test_polls_back_off_to_the_longest_pause_after_a_steady_second():
     clock = FakeClock()
-    states = iter(["CREATING"] * 13 + ["AVAILABLE"])
+    states = iter(["CREATING"] * 16 + ["AVAILABLE"])
     waiting = deadline(3600, clock)
     assert waiting.until(lambda: next(states), lambda s: s == "AVAILABLE", "create", 5, current="CREATING") == "AVAILABLE"
-    assert clock.pauses == [0.25, 0.375, 0.5625, 0.84375, 1.265625, 1.8984375, 2.84765625, 4.271484375] + [5] * 6
-    assert waiting.waited == sum(clock.pauses) and len(waiting.polls) == 15
+    assert clock.pauses == [0.25] * 4 + [0.375, 0.5625, 0.84375, 1.265625, 1.8984375, 2.84765625, 4.271484375] + [5] * 6
+    assert waiting.waited == sum(clock.pauses) and len(waiting.polls) == 18
 
 
 def test_status_of_shapes_what_is_recorded():
@@ -82,8 +82,8 @@ def test_timeout_polls_once_more_at_the_deadline_and_carries_the_last_reading():
         waiting.until(lambda: {"Lifecycle": "CREATING", "poll": len(clock.pauses)}, lambda s: False, "create", 30,
                       current=None)
     # The last pause is cut to the deadline, and a poll follows it.
-    assert clock.pauses == [0.25, 0.375, 0.5625, 0.84375, 1.265625, 1.703125]
-    assert caught.value.last == {"Lifecycle": "CREATING", "poll": 6} and caught.value.phase == "create"
+    assert clock.pauses == [0.25] * 4 + [0.375, 0.5625, 0.84375, 1.265625, 0.953125]
+    assert caught.value.last == {"Lifecycle": "CREATING", "poll": 9} and caught.value.phase == "create"
     assert waiting.waited == 5 and waiting.elapsed() == 5.0
 
 

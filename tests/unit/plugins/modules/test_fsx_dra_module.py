@@ -182,7 +182,7 @@ def test_a_creating_association_is_waited_for_before_it_is_updated(fake):
     existing = fake.add(lifecycle="CREATING", then=["CREATING", "AVAILABLE"])
     result = run(fake, imported_file_chunk_size=4096)
     assert fake.writes == [("update", existing["AssociationId"], {"ImportedFileChunkSize": 4096})]
-    assert result["waited_seconds"] == round(0.25 + 0.375 + 0.25, 1)  # two polls while CREATING, one while UPDATING
+    assert result["waited_seconds"] == round(0.25 + 0.25 + 0.25, 1)  # two polls while CREATING, one while UPDATING
 
 
 def test_a_creating_association_cannot_be_changed_without_waiting(fake):
@@ -223,7 +223,7 @@ def test_a_deleting_association_at_the_path_is_waited_for_then_created_again(fak
     fake.add(lifecycle="DELETING", then=["DELETING", None])
     result = run(fake)
     assert result["actions"] == ["create"] and [write[0] for write in fake.writes] == ["create"]
-    assert result["waited_seconds"] == round(0.25 + 0.375 + 0.25, 1)
+    assert result["waited_seconds"] == round(0.25 + 0.25 + 0.25, 1)
 
 
 def test_batch_import_on_an_existing_association_is_a_warning(fake):
@@ -314,7 +314,7 @@ def test_absent_deletes_and_waits_until_gone(fake):
     result = run(fake, state="absent", diff=True)
     assert result["actions"] == ["delete"] and result["association"] is None
     assert fake.writes == [("delete", existing["AssociationId"], False)]
-    assert result["waited_seconds"] == 0.6  # 0.25 + 0.375, rounded to 0.1 s
+    assert result["waited_seconds"] == 0.5  # 0.25 + 0.25 (the first second is polled every 0.25 s)
     assert result["diff"] == {"before": dra.diff_view(existing), "after": {}}
 
 
