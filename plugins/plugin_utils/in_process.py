@@ -32,7 +32,8 @@ from ansible.release import __version__ as ansible_core_version
 from ansible.utils.display import Display
 
 try:  # ansible-core's internals of the tested versions; any other core runs modules the usual way
-    from ansible.module_utils import basic
+    from ansible.module_utils import _internal as module_side, basic
+    from ansible.module_utils.common import warnings as module_warnings
     from ansible.module_utils.common.json import Direction, get_module_encoder
 except ImportError:  # pragma: no cover - older ansible-core
     basic = None
@@ -106,6 +107,9 @@ def run_module(fqn, params, environment):
     in a module process, never in Ansible's own output.
     """
     os.environ.update({key: str(value) for key, value in environment.items()})
+    # A loop runs its items in one worker: each run starts, as a module process would, with no warnings of the last.
+    module_warnings._global_warnings.clear()
+    module_warnings._global_deprecations.clear()
     basic._ANSIBLE_ARGS = params
     basic._ANSIBLE_PROFILE = PROFILE
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as out, \
@@ -122,13 +126,20 @@ def run_module(fqn, params, environment):
 
 
 def _run(fqn):
-    """(exit status, None) when the module exited, (1, (message, traceback)) when it did not."""
+    """(exit status, None) when the module exited, (1, (message, traceback)) when it did not.
+
+    While it runs, module_utils act as in a module process (``is_controller`` false): warnings and deprecations go
+    into the module's result instead of straight to the controller's display, and results are encoded as a module's.
+    """
+    controller, module_side.is_controller = module_side.is_controller, False
     try:
         runpy.run_module(fqn, run_name="__main__", alter_sys=True)
     except SystemExit as end:
         return (end.code if isinstance(end.code, int) else 1 if end.code else 0), None
     except Exception as error:  # pylint: disable=broad-except  # reported like AnsiballZ's loader does
         return 1, ("%s: %s" % (type(error).__name__, error), traceback.format_exc())
+    finally:
+        module_side.is_controller = controller
     return 1, ("module %s returned without calling exit_json or fail_json" % fqn, "")
 
 

@@ -30,6 +30,12 @@ MODULES = {
     "raising_module": """
         raise ValueError("boom")
     """,
+    "warning_module": """
+        from ansible.module_utils.basic import AnsibleModule
+        module = AnsibleModule(argument_spec={"item": {"type": "str"}})
+        module.warn("item " + module.params["item"])
+        module.exit_json(changed=False)
+    """,
     "silent_module": """
         VALUE = 1
     """,
@@ -88,6 +94,14 @@ def test_module_that_never_exits_fails(fake_modules):
     rc, stdout, _ = in_process.run_module(f"{fake_modules}.silent_module", params(), {})
     assert rc == 1
     assert "returned without calling exit_json or fail_json" in in_process.json.loads(stdout)["msg"]
+
+
+def test_each_run_of_a_loop_reports_its_own_warnings_only(fake_modules):
+    for item in ("one", "two"):
+        rc, stdout, _ = in_process.run_module(f"{fake_modules}.warning_module", params(item=item), {})
+        assert rc == 0
+        # In the module's result, as from a module process (not shown by the controller's display at once).
+        assert [warning["event"]["msg"] for warning in in_process.json.loads(stdout)["warnings"]] == [f"item {item}"]
 
 
 def test_module_fqn_is_the_collection_package_path():
