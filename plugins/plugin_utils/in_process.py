@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
-# Copyright: Contributors to the obi.hpc_provisioner project
+
+# Copyright: Open Brain Institute
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
 """Run this collection's modules inside Ansible's task worker when they would run on the controller anyway.
 
 Written by hand: no library does it. A module task normally costs a new Python process on top of the work: Ansible
@@ -10,7 +12,9 @@ lifecycle playbooks' `connection: local` and `ansible_python_interpreter: {{ ans
 would be the same Python with the same packages as the worker Ansible forks for the task. So the worker runs the
 module itself, the way AnsiballZ's loader does (ansible.module_utils._internal._ansiballz._loader): arguments
 handed over in basic._ANSIBLE_ARGS, the module run as __main__, its JSON read back from stdout by the same parser.
-The worker is a forked process that ends with the task: nothing the module imports or changes outlives it.
+The worker is a forked process that ends with the task: nothing the module imports or changes outlives the task (the
+items of a loop run in one worker: each run gets its own arguments and starts with no warnings).
+Each module has an action plugin of its name (plugins/action/) that is this class.
 
 Anywhere else (another connection, become, async, another interpreter, an untested ansible-core, or the variable
 hpc_modules_in_process false) the module runs the usual way.
@@ -134,8 +138,9 @@ def _run(fqn):
     controller, module_side.is_controller = module_side.is_controller, False
     try:
         runpy.run_module(fqn, run_name="__main__", alter_sys=True)
-    except SystemExit as end:
-        return (end.code if isinstance(end.code, int) else 1 if end.code else 0), None
+    except SystemExit as end:  # sys.exit(None) is 0, sys.exit("text") is 1, as for a process
+        status = end.code if isinstance(end.code, int) else int(end.code is not None)
+        return status, None
     except Exception as error:  # pylint: disable=broad-except  # reported like AnsiballZ's loader does
         return 1, ("%s: %s" % (type(error).__name__, error), traceback.format_exc())
     finally:

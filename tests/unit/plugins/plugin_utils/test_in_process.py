@@ -77,28 +77,28 @@ def test_module_reads_its_arguments_and_its_children_print_into_its_output(fake_
 
 
 def test_failing_module_reports_its_message(fake_modules):
-    rc, stdout, _ = in_process.run_module(f"{fake_modules}.failing_module", params(), {})
+    rc, stdout = in_process.run_module(f"{fake_modules}.failing_module", params(), {})[:2]
     assert rc == 1
     result = in_process.json.loads(stdout)
     assert result["failed"] is True and result["msg"] == "name: refused"
 
 
 def test_raising_module_fails_with_the_exception_and_its_traceback(fake_modules):
-    rc, stdout, _ = in_process.run_module(f"{fake_modules}.raising_module", params(), {})
+    rc, stdout = in_process.run_module(f"{fake_modules}.raising_module", params(), {})[:2]
     result = in_process.json.loads(stdout)
     assert rc == 1 and result["failed"] is True
     assert result["msg"] == "ValueError: boom" and "Traceback" in result["exception"]
 
 
 def test_module_that_never_exits_fails(fake_modules):
-    rc, stdout, _ = in_process.run_module(f"{fake_modules}.silent_module", params(), {})
+    rc, stdout = in_process.run_module(f"{fake_modules}.silent_module", params(), {})[:2]
     assert rc == 1
     assert "returned without calling exit_json or fail_json" in in_process.json.loads(stdout)["msg"]
 
 
 def test_each_run_of_a_loop_reports_its_own_warnings_only(fake_modules):
     for item in ("one", "two"):
-        rc, stdout, _ = in_process.run_module(f"{fake_modules}.warning_module", params(item=item), {})
+        rc, stdout = in_process.run_module(f"{fake_modules}.warning_module", params(item=item), {})[:2]
         assert rc == 0
         # In the module's result, as from a module process (not shown by the controller's display at once).
         assert [warning["event"]["msg"] for warning in in_process.json.loads(stdout)["warnings"]] == [f"item {item}"]
