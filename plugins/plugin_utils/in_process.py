@@ -92,8 +92,10 @@ class InProcessModuleAction(NormalAction):
             return False
         if not boolean(self._templar.template(task_vars.get("hpc_modules_in_process", True)), strict=True):
             return False
-        # ansible_python_interpreter, else ANSIBLE_PYTHON_INTERPRETER or ansible.cfg: 'auto' (discovery) never matches.
-        interpreter = C.config.get_config_value("INTERPRETER_PYTHON", variables=task_vars)
+        # ansible_python_interpreter (the delegated host's, as Ansible's own _configure_module reads it), else
+        # ANSIBLE_PYTHON_INTERPRETER or ansible.cfg: 'auto' (discovery) never matches.
+        host_vars = task_vars["ansible_delegated_vars"][self._task.delegate_to] if self._task.delegate_to else task_vars
+        interpreter = C.config.get_config_value("INTERPRETER_PYTHON", variables=host_vars)
         return self._templar.template(interpreter) == sys.executable
 
 

@@ -48,20 +48,3 @@ def test_collection_group_reaches_subnet_claim(emu, run_playbook):
     released = result.results("Release a claim in a table that does not exist")
     assert "Could not connect" not in released.get("msg", ""), released
     assert "dynamodb" in {c["service"] for c in emu.requests()["calls"]}
-
-
-def test_collection_group_reaches_amazon_aws_modules_under_this_collections_name(emu, run_playbook):
-    """meta/runtime.yml's redirects to amazon.aws (run in process): the group defaults reach them too."""
-    group = "/obi/hpc/group-check/alias"
-    result = run_playbook(GROUP_DEFAULTS_ONLY + f"""
-    - name: amazon.aws's log group module under this collection's name
-      obi.hpc_provisioner.cloudwatchlogs_log_group:
-        log_group_name: {group}
-        retention: 7
-        state: present
-""", extra_vars={"endpoint": emu.endpoint}, verbosity=3)
-    assert result.rc == 0, result.stdout + result.stderr
-    assert "RUN IN PROCESS: amazon.aws.cloudwatchlogs_log_group" in result.stdout
-    (made,) = emu.client("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
-    assert made["retentionInDays"] == 7
-    emu.client("logs").delete_log_group(logGroupName=group)
