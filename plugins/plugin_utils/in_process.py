@@ -30,6 +30,7 @@ import tempfile
 import traceback
 
 from ansible import constants as C
+from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action.normal import ActionModule as NormalAction
 from ansible.release import __version__ as ansible_core_version
@@ -90,8 +91,12 @@ class InProcessModuleAction(NormalAction):
             return False
         if self._connection._load_name not in LOCAL_CONNECTIONS:
             return False
-        if not boolean(self._templar.template(task_vars.get("hpc_modules_in_process", True)), strict=True):
-            return False
+        wanted = self._templar.template(task_vars.get("hpc_modules_in_process", True))
+        try:
+            if not boolean(wanted, strict=True):
+                return False
+        except TypeError:
+            raise AnsibleActionFail("hpc_modules_in_process: %r is not valid: true or false" % (wanted,)) from None
         # ansible_python_interpreter (the delegated host's, as Ansible's own _configure_module reads it), else
         # ANSIBLE_PYTHON_INTERPRETER or ansible.cfg: 'auto' (discovery) never matches.
         host_vars = task_vars["ansible_delegated_vars"][self._task.delegate_to] if self._task.delegate_to else task_vars

@@ -72,3 +72,10 @@ def test_another_interpreter_runs_the_module_as_a_process(emu, play, tmp_path): 
     assert run.rc == 0, run.stdout + run.stderr
     assert run.results("read")["key_pairs"] == []
     assert ran_as_process(run, "vlab_keypair_info")
+
+
+def test_a_bad_switch_is_refused_naming_it(emu, play):
+    run = play(key_info("inproc-absent", hpc_modules_in_process="sometimes"))
+    assert run.rc != 0
+    assert run.results("read")["msg"] == "hpc_modules_in_process: 'sometimes' is not valid: true or false"
+    assert not emu.requests()["calls"]
