@@ -57,6 +57,10 @@ pytest_suite() {
     # the summary.
     SUITE_DETAIL="$(grep -E ' in [0-9.]+s( \([0-9:]+\))?( =+)?$' "$HPC_TEST_OUTPUTS/pytest.log" | tail -n 1 \
         | sed -E 's/^=+ //; s/ =+$//')"
+    # The failed tests' ids go into the summary too: CI shows only the end of the output.
+    local failed
+    failed="$(grep -E '^(FAILED|ERROR) tests/' "$HPC_TEST_OUTPUTS/pytest.log" | cut -d' ' -f2 | head -n 10 | paste -sd' ')"
+    SUITE_DETAIL+="${failed:+; failed: $failed}"
     if ((rc == 5)) && [[ "$SUITE_DETAIL" != *"no tests ran"* ]]; then
         SUITE_DETAIL="no tests ran${SUITE_DETAIL:+: $SUITE_DETAIL}"
     fi
