@@ -18,6 +18,11 @@ Each module has an action plugin of its name (plugins/action/) that is this clas
 
 Anywhere else (another connection, become, async, another interpreter, an untested ansible-core, or the variable
 hpc_modules_in_process false) the module runs the usual way.
+
+The worker is forked from ansible-playbook, threads and all: a lock that another of its threads holds at that moment
+stays held in the worker (OpenSSL's, say, while a callback plugin makes HTTPS calls from a thread), and a module that
+then needs it (boto3 makes SSL contexts) waits forever. Ansible's own threads take no such lock; with a callback
+plugin that does, set hpc_modules_in_process false.
 """
 from __future__ import annotations
 
