@@ -68,3 +68,16 @@ def test_schema_errors_offline():
         "HeadNode.Networking.SecurityGroups: Not a valid list.",
         "Scheduling.SlurmQueues[0].ComputeResources[0].MaxCount: Not a valid integer.",
     ]
+
+
+def test_the_model_parsed_with_libyaml_is_pclusters_own():
+    import pcluster.cli.model as model  # pylint: disable=import-outside-toplevel
+
+    own = model.package_spec()  # pure-Python YAML with pcluster's duplicate-key check
+    fake = type("Model", (), {"package_spec": staticmethod(model.package_spec)})
+    library.parse_model_with_libyaml(fake)
+    assert fake.package_spec is not model.package_spec and fake.package_spec.parsed_with_libyaml
+    assert fake.package_spec() == own and own["paths"]
+    patched = fake.package_spec
+    library.parse_model_with_libyaml(fake)  # once only
+    assert fake.package_spec is patched
