@@ -104,11 +104,11 @@ def role_cases(zone):
               "cluster_config_private_bucket": zone["buckets"]["private"], "cluster_config_scratch_bucket": zone["buckets"]["scratch"]}
     return [
         ("config tier unknown", "cluster_config", "main", dict(config, cluster_config_tier="huge"),
-         "tier=huge (one of debug, prod-mpi"),
+         'cluster_config: cluster_config_tier: "huge" is not valid: one of debug, prod-mpi'),
         ("config storage unknown", "cluster_config", "main", dict(config, cluster_config_storage="nfs"),
          "value of cluster_config_storage must be one of: lustre, existing_fsx, efs_only, got: nfs"),
         ("config accounting without secret", "cluster_config", "main", dict(config, cluster_config_accounting="database"),
-         "accounting=database (database with uri/user/password secret ARN"),
+         'cluster_config_accounting: "database" is not valid: database with uri/user/password secret ARN'),
         ("node project id missing", "node_bootstrap", "preflight", dict(NODE, node_bootstrap_project_id=""),
          "node_bootstrap_project_id ('') are"),
         ("node sim uid a system id", "node_bootstrap", "preflight", dict(NODE, node_bootstrap_sim_uid=999),
