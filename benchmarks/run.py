@@ -45,10 +45,11 @@ _PROJECTS = {}
 # As the lifecycle tests: no CloudWatch logs (clusters come and go within a minute), EFS only, and subnets that
 # count as free while moto keeps the addresses of terminated instances.
 SITE_OVERRIDES = {"hpc_logs_enabled": False, "storage": "efs_only", "hpc_require_unused_subnets": False}
-# Tasks that run in ansible-playbook itself; any other action is a module run in a process of its own.
+# Tasks that only run controller code (action plugins of no module); any other action runs a module (inside the
+# task worker, or in a process of its own).
 CONTROLLER_ACTIONS = {"ansible.builtin." + a for a in ("set_fact", "assert", "fail", "set_stats", "include_tasks",
                                                        "include_role", "import_tasks", "debug", "meta",
-                                                       "validate_argument_spec")}
+                                                       "validate_argument_spec")} | {"obi.hpc_provisioner.check_inputs"}
 METHOD = """\
 - Each command runs as a fresh process, one at a time (except the concurrency test); the medians are over the
   runs, interleaved playbook / CLI so that both see the same load.
