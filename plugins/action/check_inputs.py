@@ -48,17 +48,20 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec={
+        args = self.validate_argument_spec(argument_spec={
             "checks": {"type": "list", "elements": "dict", "required": True},
             "prefix": {"type": "str", "default": ""},
-        })
-        refused = [(check.get("field") or "", message) for index, check in enumerate(args["checks"])
-                   for message in [refusal(check, index)] if message is not None]
+        })[1]
+        messages, fields = [], []
+        for index, check in enumerate(args["checks"]):
+            message = refusal(check, index)
+            if message is not None:
+                messages.append(args["prefix"] + message)
+                if check.get("field") and check["field"] not in fields:
+                    fields.append(check["field"])
         result.update(changed=False, checked=len(args["checks"]))
-        if refused:
-            fields = [field for field, _ in refused if field]
-            result.update(failed=True, msg="; ".join(args["prefix"] + message for _, message in refused),
-                          fields=list(dict.fromkeys(fields)))
+        if messages:
+            result.update(failed=True, msg="; ".join(messages), fields=fields)
         else:
             result["msg"] = "all %d checks passed" % len(args["checks"])
         return result

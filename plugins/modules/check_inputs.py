@@ -44,6 +44,7 @@ attributes:
     support: none
     description: Changes nothing, so it has no diff.
   platform:
+    support: full
     platforms: all
     description: Runs on the controller.
 notes:

@@ -71,7 +71,7 @@ def test_schema_errors_offline():
 
 
 def test_the_model_parsed_with_libyaml_is_pclusters_own():
-    import pcluster.cli.model as model  # pylint: disable=import-outside-toplevel
+    from pcluster.cli import model  # pylint: disable=import-outside-toplevel
 
     own = model.package_spec()  # pure-Python YAML with pcluster's duplicate-key check
     fake = type("Model", (), {"package_spec": staticmethod(model.package_spec)})
